@@ -1,0 +1,143 @@
+"""kiosk: gate checks for residential compounds under closed management."""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as cfg
+from .domain.passcodes import PassKeyError, PassKeys
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """The application factory."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.json.sort_keys = False
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    app.config.from_mapping(cfg.defaults(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        cfg.from_env(app.config)
+    else:
+        app.config.from_mapping(test_config)
+    production = os.environ.get("KIOSK_ENV") == "production" and not app.testing
+    cfg.ensure_secrets(app.config, app.instance_path, production)
+    app.config["SQLALCHEMY_DATABASE_URI"] = engine_url(app.config["DATABASE_URL"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The driver's 5 s lock wait, not a deferred BEGIN: see MEASUREMENTS.md.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 5}})
+    else:
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": True}
+        )
+    try:
+        app.config["PASS_KEYRING"] = PassKeys.parse(app.config["PASS_KEYS"])
+    except PassKeyError as exc:
+        raise cfg.ConfigError(f"PASS_KEYS: {exc}") from exc
+    try:
+        app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
+    except Exception as exc:  # ZoneInfoNotFoundError or a bad key
+        raise cfg.ConfigError(f"TIMEZONE {app.config['TIMEZONE']!r} is not a known time zone") from exc
+
+
+def engine_url(url: str) -> str:
+    """Accept the usual spellings of a PostgreSQL URL and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def select_locale() -> str:
+    """The user's saved setting, then the session's choice, then the browser, then zh_CN."""
+    languages = app_languages()
+    if current_user and getattr(current_user, "is_authenticated", False):
+        if current_user.locale in languages:
+            return current_user.locale
+    chosen = session.get("locale") if request else None
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
+    if best == "en":
+        return "en"
+    return "zh_CN"
+
+
+def app_languages():
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    htmx.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from .routes import api, auth, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens only, never cookies
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .routes.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .routes.helpers import register
+
+    register(app)

@@ -1,0 +1,117 @@
+"""Command-line tasks: ``flask --app kiosk init-db | demo-data | create-user``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ROLES, Household, User, utcnow
+from .services import auth, org, passes
+from .services.errors import ServiceError
+
+DEMO_PASSWORD = "kiosk-demo-2026"
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(create_user)
+
+
+@click.command("init-db")
+def init_db():
+    """Create or upgrade the database schema to the newest migration."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("Database is at the newest schema.")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--community", "community_name", help="Community name; created under a default street if new.")
+@click.option("--household-id", type=int, help="For --role resident.")
+@click.option("--password", help="Without it, a password is generated and printed.")
+def create_user(username, role, community_name, household_id, password):
+    """Create a user; prints the password if one was generated."""
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    community = org.get_or_create_community(community_name) if community_name else None
+    household = db.session.get(Household, household_id) if household_id else None
+    try:
+        user = auth.create_user(username, role, password, community=community, household=household)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"Created {user.role} user {user.username}.")
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@click.command("demo-data")
+def demo_data():
+    """Load a demo street, community, compounds, people, passes and users; prints the logins."""
+    if os.environ.get("KIOSK_ENV") == "production":
+        raise click.ClickException("Refusing to load demo data with KIOSK_ENV=production.")
+    if db.session.scalar(select(User.id).where(User.username == "office")) is None:
+        _load_demo()
+        click.echo("Demo data loaded.")
+    else:
+        click.echo("Demo data is there already.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for user in db.session.scalars(select(User).order_by(User.id)):
+        click.echo(f"  {user.username:<10} {user.role}")
+
+
+def _load_demo() -> None:
+    community = org.get_or_create_community("丰台社区", "花乡街道")
+    db.session.commit()
+    office = auth.create_user("office", "office", DEMO_PASSWORD, community=community)
+    auth.create_user("street", "street", DEMO_PASSWORD, community=community)
+    auth.create_user("guard", "guard", DEMO_PASSWORD, community=community)
+    auth.create_user("worker", "worker", DEMO_PASSWORD, community=community)
+    surnames = "王李张刘陈杨赵黄周吴"
+    given = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "洋"]
+    first_household = None
+    for c_index, (compound_name, gates) in enumerate(
+        (("新发地北里", ("东门", "西门", "南门")), ("樱桃园小区", ("北门", "南门")))
+    ):
+        compound = org.create_compound(office, {"name": compound_name})
+        for gate_name in gates:
+            gate = org.create_gate(office, compound.id, {"name": gate_name})
+            _device, token = org.create_device(office, gate.id, {"name": f"{gate_name}平板"})
+            click.echo(f"  device token for {compound_name} {gate_name}: {token}")
+        for b in range(1, 4):
+            building = org.create_building(office, compound.id, {"name": f"{b}号楼"})
+            for unit in ("1", "2"):
+                for room in ("101", "102", "201"):
+                    household = org.create_household(
+                        office, building.id, {"unit": unit, "room": room}
+                    )
+                    first_household = first_household or household
+                    for person in range(2):
+                        n = (c_index * 100 + b * 10 + int(unit) * 3 + int(room[0]) + person) % 10
+                        resident = org.create_resident(
+                            office,
+                            household.id,
+                            {
+                                "name": surnames[n] + given[(n + person) % 10],
+                                "id_number": f"11010619{70 + n}0101{b}{unit}{room[-1]}{person}",
+                            },
+                        )
+                        passes.issue_pass(office, resident.id, {"kind": "resident"}, None)
+                        if person == 1 and room == "201":
+                            passes.issue_pass(office, resident.id, {"kind": "paper"}, None)
+    auth.create_user("resident", "resident", DEMO_PASSWORD, household=first_household)
+    # One household under home observation, as in the market outbreak.
+    observed = db.session.scalars(select(Household).order_by(Household.id.desc())).first()
+    observed.observation_until = utcnow() + timedelta(days=14)
+    observed.observation_reason = "6月1日后去过新发地市场"
+    db.session.commit()
+

@@ -1,0 +1,83 @@
+"""Configuration: defaults here, then ``instance/config.py``, then environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PASS_KEYS",
+    "TIMEZONE",
+    "PASS_STEP_SECONDS",
+    "RATELIMIT_STORAGE_URI",
+    "ID_HASH_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot start the app."""
+
+
+def defaults(instance_path: str) -> dict:
+    return {
+        "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "kiosk.sqlite3"),
+        "TIMEZONE": "Asia/Shanghai",
+        "PASS_STEP_SECONDS": 30,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TOKEN_RATE_LIMIT": "10 per minute",
+        "API_TOKEN_HOURS": 12,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ("zh_CN", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "EVENTS_PAGE_SIZE": 100,
+    }
+
+
+def from_env(config: dict) -> None:
+    """Environment variables override files; numbers stay numbers."""
+    for key in ENV_KEYS:
+        value = os.environ.get(key)
+        if value:
+            config[key] = int(value) if key == "PASS_STEP_SECONDS" else value
+
+
+SECRETS = ("SECRET_KEY", "PASS_KEYS", "ID_HASH_KEY")
+
+
+def ensure_secrets(config: dict, instance_path: str, production: bool) -> None:
+    """In development, generate missing secrets once into ``instance/``; in production, refuse."""
+    missing = [k for k in SECRETS if not config.get(k)]
+    if not missing:
+        return
+    if production:
+        raise ConfigError(
+            "KIOSK_ENV=production but these secrets are not set: "
+            + ", ".join(missing)
+            + ". Set them as environment variables or in instance/config.py "
+            "(PASS_KEYS looks like 'A:<32+ random characters>'). See README.md."
+        )
+    path = Path(instance_path) / "secrets.py"
+    generated: dict[str, str] = {}
+    if path.exists():
+        scope: dict = {}
+        exec(compile(path.read_text(), str(path), "exec"), scope)  # our own file, written below
+        generated = {k: v for k, v in scope.items() if k in SECRETS}
+    changed = False
+    for key in missing:
+        if key not in generated:
+            token = secrets.token_urlsafe(32)
+            generated[key] = f"A:{token}" if key == "PASS_KEYS" else token
+            changed = True
+        config[key] = generated[key]
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = "".join(f"{k} = {v!r}\n" for k, v in sorted(generated.items()))
+        path.write_text("# Generated once for development by kiosk. Keep out of git.\n" + body)
+        path.chmod(0o600)

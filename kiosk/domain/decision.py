@@ -1,0 +1,223 @@
+"""The gate decision: from the facts of one scan to allow, deny or refer, with every reason.
+
+Pure: no Flask, no database, no clock. Messages are marked for translation with ``N_`` and
+translated at the edges (the API and the pages), so the codes stay stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    REFER = "refer"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class SealState(StrEnum):
+    OPEN = "open"
+    IN_ONLY = "in_only"
+    SEALED = "sealed"
+
+
+class PassKind(StrEnum):
+    RESIDENT = "resident"
+    PAPER = "paper"
+    VISITOR = "visitor"
+    EXEMPTION = "exemption"
+
+
+class TestOutcome(StrEnum):
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+
+
+# Every reason code, the decision it forces and its message (English msgid; zh_CN in the catalog).
+REASONS: dict[str, tuple[Decision, str]] = {
+    "invalid_code": (Decision.DENY, N_("Not a valid pass code for this compound")),
+    "unknown_pass": (Decision.DENY, N_("No such pass")),
+    "revoked": (Decision.DENY, N_("The pass has been revoked")),
+    "expired": (Decision.DENY, N_("The pass has expired")),
+    "not_yet_valid": (Decision.DENY, N_("The pass is not valid yet")),
+    "other_compound": (Decision.DENY, N_("The pass belongs to another compound")),
+    "gate_closed": (Decision.DENY, N_("This gate is closed")),
+    "compound_sealed": (Decision.DENY, N_("The compound is sealed: nobody in or out")),
+    "building_sealed": (Decision.DENY, N_("The building is sealed: nobody in or out")),
+    "compound_in_only": (Decision.DENY, N_("The compound is in-only: no exit")),
+    "building_in_only": (Decision.DENY, N_("The building is in-only: no exit")),
+    "home_observation": (Decision.DENY, N_("The household is under home observation: no exit")),
+    "already_inside": (Decision.REFER, N_("The pass is already recorded as inside")),
+    "already_outside": (Decision.REFER, N_("The pass is already recorded as outside")),
+    "temperature_required": (Decision.REFER, N_("Take the temperature before entry")),
+    "fever": (Decision.DENY, N_("Fever: entry refused")),
+    "exemption_outside_window": (Decision.DENY, N_("The exemption is not valid at this time")),
+    "exemption_used": (Decision.DENY, N_("The exemption has been used up")),
+    "negative_test_required": (
+        Decision.DENY,
+        N_("A recent negative nucleic-acid test is required"),
+    ),
+}
+
+TEMPERATURE_MIN = 34.0
+TEMPERATURE_MAX = 43.0
+DEFAULT_FEVER_THRESHOLD = 37.3
+
+
+def reason_message(code: str) -> str:
+    """The untranslated message of a reason code."""
+    return REASONS[code][1]
+
+
+def temperature_is_plausible(value: float) -> bool:
+    """A reading outside 34.0-43.0 C is a typing error, not a measurement."""
+    return TEMPERATURE_MIN <= value <= TEMPERATURE_MAX
+
+
+@dataclass(frozen=True)
+class PassFacts:
+    """The pass row that a verified code points at."""
+
+    kind: PassKind
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    revoked_at: datetime | None = None
+    # Exemptions only.
+    negative_test_within_hours: int | None = None
+    allowed_exits: int = 0
+    allowed_returns: int = 0
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """Everything known about a scan at the moment it is decided."""
+
+    now: datetime
+    direction: Direction
+    code_valid: bool = True
+    pass_: PassFacts | None = None
+    gate_open: bool = True
+    same_compound: bool = True  # the holder lives in the compound of this gate
+    compound_seal: SealState = SealState.OPEN
+    building_seal: SealState = SealState.OPEN
+    observation_until: datetime | None = None
+    temperature: float | None = None
+    temperature_required: bool = True
+    fever_threshold: float = DEFAULT_FEVER_THRESHOLD
+    last_direction: Direction | None = None  # of the pass's last allowed event
+    latest_test_at: datetime | None = None
+    latest_test_outcome: TestOutcome | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _verdict(reasons: list[str]) -> Outcome:
+    forced = {REASONS[r][0] for r in reasons}
+    if Decision.DENY in forced:
+        decision = Decision.DENY
+    elif Decision.REFER in forced:
+        decision = Decision.REFER
+    else:
+        decision = Decision.ALLOW
+    return Outcome(decision, tuple(reasons))
+
+
+def _exemption_reasons(f: ScanFacts, p: PassFacts) -> tuple[list[str], bool]:
+    """Reasons of an exemption pass, and whether it overrides seals and observation now."""
+    reasons: list[str] = []
+    in_window = (p.valid_from is None or f.now >= p.valid_from) and (
+        p.valid_until is None or f.now < p.valid_until
+    )
+    if f.direction is Direction.OUT:
+        if p.allowed_exits >= 1:
+            reasons.append("exemption_used")
+        if not in_window:
+            reasons.append("exemption_outside_window")
+        if p.negative_test_within_hours is not None:
+            fresh = (
+                f.latest_test_at is not None
+                and f.latest_test_outcome is TestOutcome.NEGATIVE
+                and f.latest_test_at <= f.now
+                and f.now - f.latest_test_at <= timedelta(hours=p.negative_test_within_hours)
+            )
+            if not fresh:
+                reasons.append("negative_test_required")
+    else:
+        if p.allowed_returns >= 1 or (p.allowed_exits == 0 and not in_window):
+            # Spent, or an entry with an exemption that was never used to leave.
+            reasons.append("exemption_used" if p.allowed_returns >= 1 else "exemption_outside_window")
+        # A late return is the one case where the window does not bar the way home: the
+        # holder left legitimately and the seal still applies to everyone else.
+    return reasons, not reasons
+
+
+def decide(f: ScanFacts) -> Outcome:
+    """Decide one scan. Returns every reason that applies, not just the first."""
+    if not f.code_valid:
+        return Outcome(Decision.DENY, ("invalid_code",))
+    p = f.pass_
+    if p is None:
+        return Outcome(Decision.DENY, ("unknown_pass",))
+
+    reasons: list[str] = []
+    if p.revoked_at is not None and p.revoked_at <= f.now:
+        reasons.append("revoked")
+    exempt = False
+    if p.kind is PassKind.EXEMPTION:
+        ex_reasons, exempt = _exemption_reasons(f, p)
+        reasons += ex_reasons
+        exempt = exempt and "revoked" not in reasons
+    else:
+        if p.valid_from is not None and f.now < p.valid_from:
+            reasons.append("not_yet_valid")
+        if p.valid_until is not None and f.now >= p.valid_until:
+            reasons.append("expired")
+
+    if not f.same_compound:
+        reasons.append("other_compound")
+    if not f.gate_open:
+        reasons.append("gate_closed")
+
+    if not exempt:
+        if f.compound_seal is SealState.SEALED:
+            reasons.append("compound_sealed")
+        elif f.compound_seal is SealState.IN_ONLY and f.direction is Direction.OUT:
+            reasons.append("compound_in_only")
+        if f.building_seal is SealState.SEALED:
+            reasons.append("building_sealed")
+        elif f.building_seal is SealState.IN_ONLY and f.direction is Direction.OUT:
+            reasons.append("building_in_only")
+        if (
+            f.direction is Direction.OUT
+            and f.observation_until is not None
+            and f.now < f.observation_until
+        ):
+            reasons.append("home_observation")
+
+    if f.last_direction is f.direction:
+        reasons.append("already_inside" if f.direction is Direction.IN else "already_outside")
+
+    if f.direction is Direction.IN:
+        if f.temperature is None:
+            if f.temperature_required:
+                reasons.append("temperature_required")
+        elif f.temperature >= f.fever_threshold:
+            reasons.append("fever")
+
+    return _verdict(reasons)

@@ -1,0 +1,251 @@
+"""Typed SQLAlchemy 2.0 models. Times are stored in UTC; local time only at the edges."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+SEAL_STATES = ("open", "in_only", "sealed")
+ROLES = ("street", "office", "guard", "worker", "resident")
+PASS_KINDS = ("resident", "paper", "visitor", "exemption")
+
+
+class Street(db.Model):
+    __tablename__ = "street"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Community(db.Model):
+    __tablename__ = "community"
+    __table_args__ = (UniqueConstraint("street_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    street: Mapped[Street] = relationship()
+
+
+class Compound(db.Model):
+    __tablename__ = "compound"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    seal_state: Mapped[str] = mapped_column(String(10), default="open")
+    seal_reason: Mapped[str | None] = mapped_column(String(200))
+    seal_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    temperature_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    fever_threshold: Mapped[float] = mapped_column(Float, default=37.3)
+    community: Mapped[Community] = relationship()
+
+
+class Gate(db.Model):
+    __tablename__ = "gate"
+    __table_args__ = (UniqueConstraint("compound_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    compound: Mapped[Compound] = relationship()
+
+
+class Building(db.Model):
+    __tablename__ = "building"
+    __table_args__ = (UniqueConstraint("compound_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    seal_state: Mapped[str] = mapped_column(String(10), default="open")
+    seal_reason: Mapped[str | None] = mapped_column(String(200))
+    seal_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    compound: Mapped[Compound] = relationship()
+
+
+class Household(db.Model):
+    __tablename__ = "household"
+    __table_args__ = (UniqueConstraint("building_id", "unit", "room"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(20))
+    room: Mapped[str] = mapped_column(String(20))
+    observation_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    observation_reason: Mapped[str | None] = mapped_column(String(200))
+    building: Mapped[Building] = relationship()
+
+
+class Resident(db.Model):
+    """A person. ID-card number and phone are kept only as a keyed hash and the last four."""
+
+    __tablename__ = "resident"
+    __table_args__ = (Index("ix_resident_household_id_last4", "household_id", "id_last4"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_last4: Mapped[str | None] = mapped_column(String(4))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_last4: Mapped[str | None] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    household: Mapped[Household] = relationship()
+
+
+class Pass(db.Model):
+    __tablename__ = "pass"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    negative_test_within_hours: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    resident: Mapped[Resident] = relationship()
+
+
+class TestResult(db.Model):
+    __tablename__ = "test_result"
+    __table_args__ = (Index("ix_test_result_resident_taken", "resident_id", "taken_at"),)
+    __test__ = False  # not a pytest class
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class User(db.Model):
+    """A staff or resident login. ``community_id`` scopes office, guard and worker users."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(10))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Flask-Login
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class Device(db.Model):
+    """A gate tablet or sensor; its bearer token is stored as a SHA-256 hash only."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10), default="tablet")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gate: Mapped[Gate] = relationship()
+
+
+class AccessEvent(db.Model):
+    __tablename__ = "access_event"
+    __table_args__ = (
+        UniqueConstraint("device_id", "request_id", name="uq_access_event_device_request"),
+        Index("ix_access_event_pass_decision_id", "pass_id", "decision", "id"),
+        Index("ix_access_event_gate_time", "gate_id", "occurred_at"),
+        Index("ix_access_event_time", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    direction: Mapped[str] = mapped_column(String(3))
+    pass_id: Mapped[int | None] = mapped_column(ForeignKey("pass.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(String(5))
+    reasons: Mapped[str] = mapped_column(String(300), default="")
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_target", "target_type", "target_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)

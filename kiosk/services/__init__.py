@@ -1,0 +1,1 @@
+"""Use cases. Services never touch ``request``, ``session`` or templates."""

@@ -1,0 +1,85 @@
+"""Issuing, showing and revoking passes, and exemptions."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..domain import passcodes
+from ..extensions import db
+from ..models import Pass, Resident, User, utcnow
+from . import audit, scope, validate
+from .errors import Conflict, Invalid
+
+STATIC_KINDS = ("paper", "exemption", "visitor")
+
+
+def code_for(pass_: Pass, unix_seconds: float | None = None) -> str:
+    """The QR text of a pass: rotating for phone passes (valid now), static for the rest."""
+    keys = current_app.config["PASS_KEYRING"]
+    if pass_.kind in STATIC_KINDS:
+        return passcodes.sign(keys, pass_.id, passcodes.STATIC)
+    now = time.time() if unix_seconds is None else unix_seconds
+    step = passcodes.time_step(now, current_app.config["PASS_STEP_SECONDS"])
+    return passcodes.sign(keys, pass_.id, passcodes.ROTATING, step)
+
+
+def issue_pass(actor: User, resident_id: int, data: dict, tz) -> Pass:
+    """A resident (phone, rotating code) or paper (printed, static code) pass."""
+    resident = scope.load(actor, Resident, resident_id)
+    kind = validate.choice(data, "kind", ("resident", "paper"))
+    valid_until = validate.moment(data, "valid_until", tz, required=False)
+    now = utcnow()
+    if valid_until is not None and valid_until <= now:
+        raise Invalid(_l("valid_until: must be in the future."), field="valid_until")
+    pass_ = Pass(
+        resident_id=resident.id, kind=kind, valid_from=now, valid_until=valid_until,
+        created_by_id=actor.id,
+    )
+    db.session.add(pass_)
+    db.session.flush()
+    audit.record(actor, "pass.issue", "pass", pass_.id, resident._community_id, kind=kind)
+    db.session.commit()
+    return pass_
+
+
+def issue_exemption(actor: User, resident_id: int, data: dict, tz) -> Pass:
+    """One exit and one return for a purpose within a window, overriding seals for this person."""
+    resident = scope.load(actor, Resident, resident_id)
+    purpose = validate.text(data, "purpose", 200)
+    valid_from = validate.moment(data, "valid_from", tz)
+    valid_until = validate.moment(data, "valid_until", tz)
+    hours = validate.integer(data, "negative_test_within_hours", 1, 24 * 14, required=False)
+    if valid_until <= valid_from:
+        raise Invalid(_l("valid_until: must be after valid_from."), field="valid_until")
+    if valid_until <= utcnow():
+        raise Invalid(_l("valid_until: must be in the future."), field="valid_until")
+    if valid_until - valid_from > timedelta(days=14):
+        raise Invalid(_l("An exemption lasts at most 14 days."), field="valid_until")
+    pass_ = Pass(
+        resident_id=resident.id, kind="exemption", valid_from=valid_from, valid_until=valid_until,
+        purpose=purpose, negative_test_within_hours=hours, created_by_id=actor.id,
+    )
+    db.session.add(pass_)
+    db.session.flush()
+    audit.record(
+        actor, "exemption.issue", "pass", pass_.id, resident._community_id, purpose=purpose,
+        valid_from=valid_from, valid_until=valid_until, hours=hours,
+    )
+    db.session.commit()
+    return pass_
+
+
+def revoke(actor: User, pass_id: int, data: dict) -> Pass:
+    pass_ = scope.load(actor, Pass, pass_id)
+    if pass_.revoked_at is not None:
+        raise Conflict(_l("The pass is revoked already."), code="already_revoked")
+    reason = validate.text(data, "reason", 200, required=False)
+    pass_.revoked_at = utcnow()
+    pass_.revoked_reason = reason
+    audit.record(actor, "pass.revoke", "pass", pass_.id, pass_._community_id, reason=reason)
+    db.session.commit()
+    return pass_

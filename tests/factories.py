@@ -1,0 +1,122 @@
+"""Plain builder functions for test data, written straight to the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.extensions import db
+from kiosk.models import (
+    Building,
+    Community,
+    Compound,
+    Device,
+    Gate,
+    Household,
+    Pass,
+    Resident,
+    Street,
+    User,
+    utcnow,
+)
+from kiosk.services import passes, security
+
+PASSWORD = "correct-horse-battery"
+_HASH_CACHE: dict[str, str] = {}
+
+
+def user(username: str, role: str, **kw) -> User:
+    if PASSWORD not in _HASH_CACHE:  # scrypt is slow on purpose; hash once per run
+        _HASH_CACHE[PASSWORD] = security.hash_password(PASSWORD)
+    u = User(username=username, role=role, password_hash=_HASH_CACHE[PASSWORD], **kw)
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+def device(gate: Gate, name: str = "tablet") -> tuple[Device, str]:
+    token = security.new_token()
+    d = Device(gate_id=gate.id, name=name, token_hash=security.token_hash(token))
+    db.session.add(d)
+    db.session.flush()
+    return d, token
+
+
+def resident(household: Household, name: str = "张三丰") -> Resident:
+    r = Resident(household_id=household.id, name=name)
+    db.session.add(r)
+    db.session.flush()
+    return r
+
+
+def pass_for(res: Resident, kind: str = "resident", **kw) -> Pass:
+    p = Pass(resident_id=res.id, kind=kind, valid_from=kw.pop("valid_from", utcnow()), **kw)
+    db.session.add(p)
+    db.session.flush()
+    return p
+
+
+def code(p: Pass, unix_seconds: float | None = None) -> str:
+    return passes.code_for(p, unix_seconds)
+
+
+@dataclass
+class Site:
+    """One community's compound with its gate, device, building, household, resident, pass."""
+
+    community: Community
+    compound: Compound
+    gate: Gate
+    device: Device
+    device_token: str
+    building: Building
+    household: Household
+    resident: Resident
+    pass_: Pass
+    office: User
+    guard: User
+    extra: dict = field(default_factory=dict)
+
+
+def site(street: Street, name: str, suffix: str) -> Site:
+    community = Community(street_id=street.id, name=name + "社区")
+    db.session.add(community)
+    db.session.flush()
+    compound = Compound(community_id=community.id, name=name + "小区")
+    db.session.add(compound)
+    db.session.flush()
+    gate = Gate(compound_id=compound.id, name="东门")
+    building = Building(compound_id=compound.id, name="1号楼")
+    db.session.add_all([gate, building])
+    db.session.flush()
+    household = Household(building_id=building.id, unit="2", room="301")
+    db.session.add(household)
+    db.session.flush()
+    dev, token = device(gate)
+    res = resident(household)
+    p = pass_for(res)
+    office = user("office" + suffix, "office", community_id=community.id)
+    guard = user("guard" + suffix, "guard", community_id=community.id)
+    return Site(community, compound, gate, dev, token, building, household, res, p, office, guard)
+
+
+@dataclass
+class World:
+    street: Street
+    a: Site
+    b: Site
+    street_user: User
+    resident_user: User
+    worker: User
+
+
+def world() -> World:
+    street = Street(name="花乡街道")
+    db.session.add(street)
+    db.session.flush()
+    a = site(street, "丰台", "_a")
+    b = site(street, "樱桃", "_b")
+    street_user = user("street", "street", street_id=street.id)
+    resident_user = user("resident_a", "resident", household_id=a.household.id)
+    worker = user("worker_a", "worker", community_id=a.community.id)
+    db.session.commit()
+    return World(street, a, b, street_user, resident_user, worker)
