@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -76,24 +76,20 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def select_locale() -> str:
-    """The user's saved setting, then the session's choice, then the browser, then zh_CN."""
-    languages = app_languages()
-    if current_user and getattr(current_user, "is_authenticated", False):
-        if current_user.locale in languages:
-            return current_user.locale
-    chosen = session.get("locale") if request else None
+    """The user's saved setting, then this browser's choice, then Accept-Language, then zh_CN."""
+    languages = current_app.config["LANGUAGES"]
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
     if chosen in languages:
         return chosen
-    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
-    if best == "en":
-        return "en"
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary == "zh":
+            return "zh_CN"
+        if primary == "en":
+            return "en"
     return "zh_CN"
-
-
-def app_languages():
-    from flask import current_app
-
-    return current_app.config["LANGUAGES"]
 
 
 def register_extensions(app: Flask) -> None:

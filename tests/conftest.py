@@ -6,9 +6,11 @@ instead of skipping when PostgreSQL is down.
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from kiosk import create_app
@@ -17,7 +19,9 @@ from kiosk.extensions import db
 from . import factories
 from .helpers import ApiClient
 
-PG_URL = os.environ.get("KIOSK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/kiosk_test")
+PG_SERVER = os.environ.get("KIOSK_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+# One database per test process, so two runs on one machine never share tables.
+PG_URL = f"{PG_SERVER}/kiosk_test_{os.getpid()}"
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -28,21 +32,45 @@ TEST_CONFIG = {
 }
 
 
-def _pg_available() -> str | None:
-    """Create the test database if needed; None when PostgreSQL does not answer."""
+def _pg_admin(sql: str) -> None:
     from kiosk import engine_url
 
-    base, _, name = PG_URL.rpartition("/")
+    admin = create_engine(engine_url(PG_SERVER + "/postgres"), isolation_level="AUTOCOMMIT")
     try:
-        admin = create_engine(engine_url(base + "/postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(sql))
+    finally:
         admin.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
-        return f"PostgreSQL at {PG_URL} is not available: {exc.__class__.__name__}"
-    return None
+
+
+_pg_state: dict[str, str | None] = {}
+
+
+def _pg_available() -> str | None:
+    """Create this process's test database once; a reason when PostgreSQL does not answer."""
+    if "problem" not in _pg_state:
+        name = PG_URL.rpartition("/")[2]
+        try:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+            _pg_admin(f'CREATE DATABASE "{name}"')
+            atexit.register(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _pg_state["problem"] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+            _pg_state["problem"] = f"PostgreSQL at {PG_SERVER} is not available: {exc!r}"
+    return _pg_state["problem"]
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (fresh ``g``, session), as under a real server.
+
+    The test's own session is expired afterwards, so the test reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
 
 
 _schema_ready: set[str] = set()
@@ -59,6 +87,7 @@ def _make_app(engine_name: str, tmp_path_factory) -> object:
     else:
         url = "sqlite:///" + str(tmp_path_factory.getbasetemp() / "kiosk-test.sqlite3")
     app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+    app.test_client_class = FreshContextClient
     with app.app_context():
         if url not in _schema_ready:
             db.drop_all()

@@ -285,7 +285,9 @@ def list_events():
     args = request.args
     gate_id = _int_arg("gate_id")
     after = _int_arg("after")
-    limit = _int_arg("limit") or current_app.config["EVENTS_PAGE_SIZE"]
+    limit = _int_arg("limit")
+    if limit is None:
+        limit = current_app.config["EVENTS_PAGE_SIZE"]
     if not 1 <= limit <= 1000:
         raise Invalid(_l("limit: must be a whole number from 1 to 1000."), field="limit")
     since = validate.moment(args, "since", tz(), required=False)
@@ -315,6 +317,7 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 12:
+    # isascii: str.isdigit() is also true for "²", which int() refuses.
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > 2**31 - 1:
         raise Invalid(_l("%(field)s: must be a whole number.", field=name), field=name)
     return int(value)

@@ -21,6 +21,8 @@ def authenticate(username: object, password: object) -> User | None:
         return None
     if not username or len(username) > 64 or len(password) > 256:
         return None
+    if not _storable(username) or not _storable(password):
+        return None  # NUL or a lone surrogate: no user has it, and the database would refuse it
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
         security.dummy_password_check(password)
@@ -28,6 +30,10 @@ def authenticate(username: object, password: object) -> User | None:
     if not security.check_password(user.password_hash, password) or not user.active:
         return None
     return user
+
+
+def _storable(value: str) -> bool:
+    return "\x00" not in value and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
 
 
 def issue_api_token(user: User) -> tuple[str, ApiToken]:

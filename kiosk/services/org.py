@@ -33,6 +33,15 @@ def _commit_unique(message) -> None:
         raise Conflict(message, code="duplicate") from None
 
 
+def _flush_unique(message) -> None:
+    """Flush a new row; a unique constraint is hit here, at the INSERT, not at the commit."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(message, code="duplicate") from None
+
+
 def get_or_create_community(name: str, street_name: str = "默认街道") -> Community:
     """Used by the CLI: a community by name, created under a street if missing."""
     street = db.session.scalar(select(Street).where(Street.name == street_name))
@@ -60,13 +69,17 @@ def create_compound(actor: User, data: dict) -> Compound:
         community_id = validate.integer(data, "community_id", 1, 2**31 - 1)
     else:
         community_id = actor.community_id
+        # An office user may name its own community; naming another must not silently
+        # create the compound in the caller's community instead.
+        if data.get("community_id") is not None and data.get("community_id") != community_id:
+            community_id = None
     if community_id is None or not scope.in_scope(actor, community_id):
         raise Invalid(_l("community_id: no such community."), field="community_id")
     compound = Compound(name=name, community_id=community_id)
     if "temperature_required" in data:
         compound.temperature_required = validate.boolean(data, "temperature_required")
     db.session.add(compound)
-    db.session.flush()
+    _flush_unique(_l("A compound with this name exists already."))
     audit.record(actor, "compound.create", "compound", compound.id, community_id, name=name)
     _commit_unique(_l("A compound with this name exists already."))
     return compound
@@ -110,7 +123,7 @@ def create_gate(actor: User, compound_id: int, data: dict) -> Gate:
     compound = scope.load(actor, Compound, compound_id)
     gate = Gate(compound_id=compound.id, name=validate.text(data, "name"), is_open=True)
     db.session.add(gate)
-    db.session.flush()
+    _flush_unique(_l("A gate with this name exists already."))
     audit.record(actor, "gate.create", "gate", gate.id, compound._community_id, name=gate.name)
     _commit_unique(_l("A gate with this name exists already."))
     return gate
@@ -128,7 +141,7 @@ def create_building(actor: User, compound_id: int, data: dict) -> Building:
     compound = scope.load(actor, Compound, compound_id)
     building = Building(compound_id=compound.id, name=validate.text(data, "name", 50))
     db.session.add(building)
-    db.session.flush()
+    _flush_unique(_l("A building with this name exists already."))
     audit.record(actor, "building.create", "building", building.id, compound._community_id)
     _commit_unique(_l("A building with this name exists already."))
     return building
@@ -147,7 +160,7 @@ def create_household(actor: User, building_id: int, data: dict) -> Household:
         room=validate.text(data, "room", 20),
     )
     db.session.add(household)
-    db.session.flush()
+    _flush_unique(_l("This unit and room exist already in the building."))
     audit.record(actor, "household.create", "household", household.id, building._community_id)
     _commit_unique(_l("This unit and room exist already in the building."))
     return household

@@ -160,7 +160,9 @@ def scan(
         _FACTS,
         {
             "token_hash": security.token_hash(device_token),
-            "pid": verified.pass_id if verified else None,
+            # A signed id beyond the integer key range names no pass (and PostgreSQL would
+            # refuse the comparison): it is an unknown pass.
+            "pid": verified.pass_id if verified and verified.pass_id <= 2**31 - 1 else None,
             "rid": rid,
         },
     ).first()

@@ -23,6 +23,7 @@ from ..models import (
 from .errors import Forbidden, NotFound
 
 MANAGERS = ("street", "office")
+MAX_ID = 2**31 - 1  # the largest integer primary key
 
 
 def require_role(actor: User, roles: tuple[str, ...]) -> None:
@@ -86,6 +87,8 @@ _PATHS = {
 def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS):
     """The object, if the actor's role and scope reach it; else Forbidden or NotFound."""
     require_role(actor, roles)
+    if not 1 <= ident <= MAX_ID:  # PostgreSQL would refuse to compare it with an integer key
+        raise NotFound()
     community_id = db.session.scalar(_PATHS[model](ident))
     if community_id is None or not in_scope(actor, community_id):
         raise NotFound()

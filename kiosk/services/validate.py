@@ -24,7 +24,8 @@ def text(data: dict, field: str, max_len: int = 100, required: bool = True) -> s
         raise Invalid(
             _l("%(field)s: at most %(n)d characters.", field=field, n=max_len), field=field
         )
-    if any(ord(ch) < 32 for ch in value):
+    if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        # Lone surrogates (JSON "\ud800") cannot be stored as UTF-8.
         raise Invalid(_l("%(field)s: contains control characters.", field=field), field=field)
     return value
 
@@ -91,9 +92,15 @@ def temperature(value: object) -> float | None:
             value = float(value.strip().replace(",", "."))
         except ValueError:
             raise Invalid(_l("Temperature must be a number."), field="temperature") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid(_l("Temperature must be a number."), field="temperature")
-    value = round(float(value), 1)
+    try:
+        value = float(value)  # an integer of 400 digits does not fit a float
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise Invalid(_l("Temperature must be a number."), field="temperature")
+    value = round(value, 1)
     if not temperature_is_plausible(value):
         raise Invalid(
             _l("%(value).1f °C is not a possible body temperature (34.0–43.0). Measure again.", value=value),

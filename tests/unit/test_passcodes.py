@@ -290,11 +290,6 @@ def test_mismatched_kid_in_body_refused():
         pytest.param("\u0131", id="dotless-i"),  # 'ı'.upper() == 'I'
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG passcodes.verify: isascii() is checked after str.upper(), so non-ASCII letters "
-    "that upper-case to ASCII ('ſ'->'S', 'ı'->'I', 'ß'->'SS', 'ﬁ'->'FI') are accepted",
-)
 def test_non_ascii_letters_that_upper_case_to_ascii_refused(non_ascii):
     target = non_ascii.upper()
     keys = PassKeys.parse(f"SI:{SECRET_A}")  # key id with both S and I
@@ -302,7 +297,14 @@ def test_non_ascii_letters_that_upper_case_to_ascii_refused(non_ascii):
     assert target in code
     spoofed = code.replace(target, non_ascii, 1)
     assert spoofed != code and not spoofed.isascii()
+    assert spoofed.upper() == code  # would verify if upper-cased before the ASCII check
     assert check(spoofed, keys) is None
+
+
+@pytest.mark.parametrize("suffix", ["\u3000", "\u00a0", "\u2028", "\u0085"])
+def test_non_ascii_whitespace_around_code_refused(suffix):
+    assert check(VALID_STATIC + suffix) is None
+    assert check(suffix + VALID_STATIC) is None
 
 
 # --- deliberate forgiveness ---------------------------------------------------------------
