@@ -113,11 +113,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, auth, main
+    from .routes import api, auth, gate, main, office, visit
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(gate.bp)
+    app.register_blueprint(office.bp)
+    app.register_blueprint(visit.bp)
     csrf.exempt(api.bp)  # bearer tokens only, never cookies
 
 

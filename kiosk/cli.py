@@ -14,9 +14,11 @@ from sqlalchemy import select
 from .extensions import db
 from .models import ROLES, Household, User, utcnow
 from .services import auth, org, passes
+from .services import gate as gate_service
 from .services.errors import ServiceError
 
 DEMO_PASSWORD = "kiosk-demo-2026"
+DEMO_PIN = "2026"
 
 
 def register(app: Flask) -> None:
@@ -64,9 +66,11 @@ def demo_data():
         click.echo("Demo data loaded.")
     else:
         click.echo("Demo data is there already.")
-    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}; gate tablet PIN of guard and office: {DEMO_PIN}):")
     for user in db.session.scalars(select(User).order_by(User.id)):
         click.echo(f"  {user.username:<10} {user.role}")
+    click.echo("Enrol a gate tablet: sign in as office, open /office/devices, add a tablet, and enter")
+    click.echo("its code at /gate/enrol on the tablet. Visitor posters: /office/compounds.")
 
 
 def _load_demo() -> None:
@@ -74,7 +78,9 @@ def _load_demo() -> None:
     db.session.commit()
     office = auth.create_user("office", "office", DEMO_PASSWORD, community=community)
     auth.create_user("street", "street", DEMO_PASSWORD, community=community)
-    auth.create_user("guard", "guard", DEMO_PASSWORD, community=community)
+    guard = auth.create_user("guard", "guard", DEMO_PASSWORD, community=community)
+    gate_service.set_pin(office, guard.id, DEMO_PIN)
+    gate_service.set_pin(office, office.id, DEMO_PIN)
     auth.create_user("worker", "worker", DEMO_PASSWORD, community=community)
     surnames = "王李张刘陈杨赵黄周吴"
     given = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "洋"]

@@ -37,6 +37,9 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "EVENTS_PAGE_SIZE": 100,
+        "GATE_RESULT_SECONDS": 6,
+        "RISK_LOOKBACK_DAYS": 14,
+        "VISIT_RATE_LIMIT": "5 per minute",
     }
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import secrets
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     Boolean,
@@ -47,6 +48,10 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def new_slug() -> str:
+    return secrets.token_urlsafe(12)
+
+
 SEAL_STATES = ("open", "in_only", "sealed")
 ROLES = ("street", "office", "guard", "worker", "resident")
 PASS_KINDS = ("resident", "paper", "visitor", "exemption")
@@ -78,6 +83,9 @@ class Compound(db.Model):
     seal_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     temperature_required: Mapped[bool] = mapped_column(Boolean, default=True)
     fever_threshold: Mapped[float] = mapped_column(Float, default=37.3)
+    visitor_policy: Mapped[str] = mapped_column(String(12), default="open", server_default="open")
+    # The visitor self-registration poster links to /visit/<public_slug>: no row id in public.
+    public_slug: Mapped[str] = mapped_column(String(32), unique=True, default=new_slug)
     community: Mapped[Community] = relationship()
 
 
@@ -171,6 +179,7 @@ class User(db.Model):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     locale: Mapped[str | None] = mapped_column(String(10))
+    pin_hash: Mapped[str | None] = mapped_column(String(256))  # guards sign in on tablets with a PIN
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -212,6 +221,10 @@ class Device(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A short single-use code that binds a tablet's browser to this device (hash only).
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gate: Mapped[Gate] = relationship()
 
 
@@ -236,6 +249,11 @@ class AccessEvent(db.Model):
     reasons: Mapped[str] = mapped_column(String(300), default="")
     request_id: Mapped[str | None] = mapped_column(String(64))
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A guard's override of a referred scan, or a second temperature reading, points at the scan.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("access_event.id"), index=True)
+    override: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    note: Mapped[str | None] = mapped_column(String(200))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
 
 
 class AuditEntry(db.Model):
@@ -249,3 +267,62 @@ class AuditEntry(db.Model):
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class RiskArea(db.Model):
+    """A place the office declares risky; visitors say whether they have been there lately."""
+
+    __tablename__ = "risk_area"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+VISIT_STATES = ("registered", "inside", "denied", "left")
+
+
+class Visit(db.Model):
+    """One visitor's visit: registered at the gate or in advance on their own phone."""
+
+    __tablename__ = "visit"
+    __table_args__ = (Index("ix_visit_compound_status", "compound_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
+    host_household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone_last4: Mapped[str] = mapped_column(String(4))
+    purpose: Mapped[str] = mapped_column(String(10))
+    health_code: Mapped[str] = mapped_column(String(6))
+    risk_area_ids: Mapped[str] = mapped_column(String(200), default="")
+    temperature: Mapped[float | None] = mapped_column(Float)
+    via: Mapped[str] = mapped_column(String(4))  # gate | self
+    status: Mapped[str] = mapped_column(String(10))
+    valid_on: Mapped[date | None] = mapped_column(db.Date)  # a self-registered code's day
+    decision: Mapped[str | None] = mapped_column(String(5))
+    reasons: Mapped[str] = mapped_column(String(300), default="")
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    household: Mapped[Household] = relationship()
+
+
+class Alert(db.Model):
+    """Something the office must see at once: a fever at the gate."""
+
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_community_open", "community_id", "acknowledged_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("access_event.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    temperature: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

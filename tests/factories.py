@@ -120,3 +120,48 @@ def world() -> World:
     worker = user("worker_a", "worker", community_id=a.community.id)
     db.session.commit()
     return World(street, a, b, street_user, resident_user, worker)
+
+
+# --- Builders added for the API tests -------------------------------------------------------
+
+
+def api_token(u: User, expires_at=None) -> str:
+    """A bearer token for a user, written straight to the database (no scrypt, no rate limit)."""
+    from datetime import timedelta
+
+    from kiosk.models import ApiToken
+
+    token = security.new_token()
+    db.session.add(
+        ApiToken(
+            user_id=u.id,
+            token_hash=security.token_hash(token),
+            expires_at=expires_at or utcnow() + timedelta(hours=1),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def foreign_street() -> tuple[Street, Site, User]:
+    """A second street with one site and its own street user (outside world()'s street)."""
+    street = Street(name="卢沟桥街道")
+    db.session.add(street)
+    db.session.flush()
+    s = site(street, "卢沟桥", "_x")
+    street_user = user("street_x", "street", street_id=street.id)
+    db.session.commit()
+    return street, s, street_user
+
+
+def event(gate: Gate, occurred_at, direction: str = "in", decision: str = "allow", **kw):
+    """An access event at a given moment (the scan API always uses the real clock)."""
+    from kiosk.models import AccessEvent
+
+    e = AccessEvent(
+        occurred_at=occurred_at, gate_id=gate.id, direction=direction, decision=decision,
+        reasons=kw.pop("reasons", ""), **kw,
+    )
+    db.session.add(e)
+    db.session.flush()
+    return e

@@ -42,3 +42,17 @@ class ApiClient:
         if request_id is not None:
             body["request_id"] = request_id
         return self.post("/api/v1/scans", json=body, **kw)
+
+    # --- Added for the API tests -----------------------------------------------------------
+
+    def bearer(self, token: str | None) -> "ApiClient":
+        """Use this bearer token (staff or device); None sends no Authorization header."""
+        self.headers = {} if token is None else {"Authorization": "Bearer " + token}
+        return self
+
+    def raw(self, method: str, path: str, data, content_type: str = "application/json", **kw):
+        """Send a body as is (not JSON-encoded), for malformed-request tests."""
+        headers = dict(self.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        return self.client.open(path, method=method, data=data, headers=headers, **kw)

@@ -5,6 +5,7 @@ and space) so the QR stays small and every keyboard-wedge scanner types it corre
 
     rotating (phone screens):  K1R:<kid>:<pass id>:<time step>:<tag>
     static (paper, exemption): K1S:<kid>:<pass id>:<tag>
+    visitor (one visit, today): K1V:<kid>:<visit id>:<tag>
 
 Pass ids and time steps are base 36; the tag is the first 100 bits of HMAC-SHA256 over everything
 before it, in base 32 (20 characters). Codes are verified before any database lookup; anything
@@ -24,14 +25,15 @@ MAX_CODE_LENGTH = 64
 TAG_CHARS = 20  # 100 bits of base32
 ROTATING = "R"
 STATIC = "S"
+VISITOR = "V"
 _PREFIX = "K1"
 _KID_RE = re.compile(r"^[A-Z0-9]{1,4}$")
 _CODE_RE = re.compile(
-    r"^K1(?P<form>[RS]):(?P<kid>[A-Z0-9]{1,4}):(?P<pid>[0-9A-Z]{1,13})"
+    r"^K1(?P<form>[RSV]):(?P<kid>[A-Z0-9]{1,4}):(?P<pid>[0-9A-Z]{1,13})"
     r"(?::(?P<step>[0-9A-Z]{1,13}))?:(?P<tag>[A-Z2-7]{20})$"
 )
 
-Form = Literal["R", "S"]
+Form = Literal["R", "S", "V"]
 
 
 class PassKeyError(ValueError):
@@ -72,7 +74,7 @@ class PassKeys:
 class VerifiedCode:
     """What a code says once its signature is checked."""
 
-    pass_id: int
+    pass_id: int  # the visit id for visitor codes
     form: Form
     kid: str
     step: int | None
@@ -107,7 +109,7 @@ def sign(keys: PassKeys, pass_id: int, form: Form, step: int | None = None) -> s
         if step is None:
             raise ValueError("a rotating code needs a time step")
         body = f"{_PREFIX}{form}:{kid}:{_b36(pass_id)}:{_b36(step)}"
-    elif form == STATIC:
+    elif form in (STATIC, VISITOR):
         body = f"{_PREFIX}{form}:{kid}:{_b36(pass_id)}"
     else:
         raise ValueError(f"unknown code form {form!r}")

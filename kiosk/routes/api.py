@@ -12,10 +12,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..domain.decision import reason_message
+from ..domain.reasons import reason_message
 from ..extensions import limiter
 from ..models import Pass
-from ..services import auth, events, org, passes, scan, validate
+from ..services import auth, events, org, passes, scan, validate, visitors
 from ..services.errors import Invalid, ServiceError, Unauthorized
 from .openapi import document
 
@@ -321,3 +321,35 @@ def _int_arg(name: str) -> int | None:
     if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > 2**31 - 1:
         raise Invalid(_l("%(field)s: must be a whole number.", field=name), field=name)
     return int(value)
+
+
+def risk_area_json(a):
+    return {
+        "id": a.id,
+        "community_id": a.community_id,
+        "name": a.name,
+        "level": a.level,
+        "since": iso(a.since),
+    }
+
+
+@bp.get("/risk-areas")
+@staff
+def list_risk_areas():
+    """The current risk areas of the caller's communities."""
+    return jsonify(items=[risk_area_json(a) for a in visitors.list_risk_areas(g.actor)])
+
+
+@bp.post("/risk-areas")
+@staff
+def create_risk_area():
+    """Declare a risk area (name, level high|medium|low, since)."""
+    return jsonify(risk_area_json(visitors.create_risk_area(g.actor, body(), tz()))), 201
+
+
+@bp.delete("/risk-areas/<int:area_id>")
+@staff
+def delete_risk_area(area_id: int):
+    """Remove a risk area from the current list."""
+    visitors.delete_risk_area(g.actor, area_id)
+    return "", 204

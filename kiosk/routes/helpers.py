@@ -5,9 +5,12 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, abort, current_app, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from ..domain.people import mask_name
+from ..domain.reasons import reason_message
 
 
 ROLE_LABELS = {
@@ -19,8 +22,56 @@ ROLE_LABELS = {
 }
 
 
+LABELS = {
+    "pass_kind": {
+        "resident": _l("phone pass"),
+        "paper": _l("paper pass"),
+        "visitor": _l("visitor"),
+        "exemption": _l("exemption"),
+    },
+    "override": {
+        "known_resident": _l("Known resident"),
+        "checked_id": _l("ID card checked"),
+        "medical": _l("Medical need"),
+        "official": _l("Official duty"),
+        "other": _l("Other (write a note)"),
+    },
+    "direction": {"in": _l("in"), "out": _l("out")},
+    "decision": {"allow": _l("allowed"), "deny": _l("denied"), "refer": _l("to check")},
+    "purpose": {
+        "delivery": _l("Delivery"),
+        "visit": _l("Visit"),
+        "repair": _l("Repair"),
+        "medical": _l("Medical"),
+        "official": _l("Official"),
+        "other": _l("Other"),
+    },
+    "risk_level": {"high": _l("high risk"), "medium": _l("medium risk"), "low": _l("low risk")},
+    "health_code": {"green": _l("green"), "yellow": _l("yellow"), "red": _l("red")},
+    "visitor_policy": {
+        "open": _l("Visitors registered at the gate"),
+        "registered": _l("Only visitors registered in advance"),
+        "none": _l("No visitors"),
+    },
+}
+
+
+def label(kind: str, value: str) -> str:
+    return str(LABELS[kind].get(value, value))
+
+
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
+
+
+def reason_text(code: str) -> str:
+    return gettext(reason_message(code))
+
+
+def local_time(dt, fmt: str = "%H:%M:%S") -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(current_app.config["TZ"]).strftime(fmt)
 
 
 def register(app: Flask) -> None:
@@ -30,6 +81,17 @@ def register(app: Flask) -> None:
             "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
             "languages": current_app.config["LANGUAGES"],
             "role_label": role_label,
+            "reason_text": reason_text,
+            "local_time": local_time,
+            "mask": mask_name,
+            "pass_kind_label": lambda v: label("pass_kind", v),
+            "override_label": lambda v: label("override", v),
+            "direction_label": lambda v: label("direction", v),
+            "decision_label": lambda v: label("decision", v),
+            "purpose_label": lambda v: label("purpose", v),
+            "risk_level_label": lambda v: label("risk_level", v),
+            "health_code_label": lambda v: label("health_code", v),
+            "visitor_policy_label": lambda v: label("visitor_policy", v),
         }
 
     @app.after_request

@@ -100,6 +100,11 @@ def document() -> dict:
                 ]
             },
         ),
+        "RiskArea": _obj(
+            ["id", "community_id", "name", "level", "since"],
+            id=i, community_id=i, name=s, level={"type": "string", "enum": ["high", "medium", "low"]},
+            since=_TIME,
+        ),
         "Event": _obj(
             ["id", "occurred_at", "gate_id", "direction", "decision", "reasons"],
             id=i, occurred_at=_TIME, gate_id=i, device_id={"type": ["integer", "null"]},
@@ -234,6 +239,25 @@ def document() -> dict:
                 ),
                 200, _ref("ScanResult"), _errors(400, 401, 422),
             )
+        },
+        "/api/v1/risk-areas": {
+            "get": _op(
+                "The current risk areas of the caller's communities", None, 200,
+                _obj(["items"], items={"type": "array", "items": _ref("RiskArea")}), _STAFF,
+            ),
+            "post": _op(
+                "Declare a risk area that visitors declare against (street users give community_id)",
+                _obj(["name", "level", "since"], name=s, level={"type": "string", "enum": ["high", "medium", "low"]},
+                     since=_TIME, community_id=i),
+                201, _ref("RiskArea"), _STAFF,
+            ),
+        },
+        "/api/v1/risk-areas/{id}": {
+            "parameters": [_ID],
+            "delete": {
+                "summary": "Remove a risk area from the current list",
+                "responses": {"204": {"description": "Removed"}, **_STAFF},
+            },
         },
         "/api/v1/events": {
             "get": {

@@ -30,6 +30,7 @@ from ..domain.people import mask_name
 from ..extensions import db
 from ..models import (
     AccessEvent,
+    Alert,
     Building,
     Compound,
     Device,
@@ -61,6 +62,7 @@ class ScanResult:
     holder: Holder | None
     occurred_at: datetime
     replayed: bool = False
+    visit_id: int | None = None
 
 
 _last_allowed_direction = (
@@ -143,7 +145,6 @@ def scan(
     temperature: object = None,
     request_id: object = None,
     guard_id: int | None = None,
-    manual: bool = False,
     now: datetime | None = None,
 ) -> ScanResult:
     """Decide and log one scan. A repeated request id returns the first answer, logging nothing."""
@@ -155,16 +156,42 @@ def scan(
     verified = passcodes.verify(
         cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"]
     )
+    if verified is not None and verified.form == passcodes.VISITOR:
+        from . import visitors  # the visitor flow has its own rules
+
+        return visitors.scan_code(device_token, verified.pass_id, dir_, temp, rid, guard_id, now)
+    return decide_and_log(
+        device_token,
+        verified.pass_id if verified else None,
+        verified.form if verified else None,
+        dir_,
+        temp,
+        rid,
+        guard_id,
+        now,
+        code_valid=verified is not None,
+    )
+
+
+def decide_and_log(
+    device_token: str,
+    pass_id: int | None,
+    form: str | None,
+    dir_: Direction,
+    temp: float | None,
+    rid: str | None,
+    guard_id: int | None,
+    now: datetime,
+    code_valid: bool = True,
+    manual: bool = False,
+    parent_id: int | None = None,
+) -> ScanResult:
+    """Load the facts for a pass at the device's gate, decide, log. ``form`` None skips the
+    code-form check (a manual look-up or a second reading of a scan that was verified)."""
     session = db.session
     row = session.execute(
         _FACTS,
-        {
-            "token_hash": security.token_hash(device_token),
-            # A signed id beyond the integer key range names no pass (and PostgreSQL would
-            # refuse the comparison): it is an unknown pass.
-            "pid": verified.pass_id if verified and verified.pass_id <= 2**31 - 1 else None,
-            "rid": rid,
-        },
+        {"token_hash": security.token_hash(device_token), "pid": pass_id, "rid": rid},
     ).first()
     if row is None:
         session.rollback()
@@ -173,13 +200,13 @@ def scan(
         session.rollback()
         return replay(row.replay_id)
 
-    pass_row_ok = verified is not None and row.pass_id is not None
-    if pass_row_ok and (verified.form == passcodes.ROTATING) != (row.kind == "resident"):
-        pass_row_ok = False  # a code form that does not fit the pass kind was never issued
-        verified = None
-    facts = _facts(row, verified, pass_row_ok, dir_, temp, now)
+    pass_ok = code_valid and row.pass_id is not None
+    if pass_ok and form is not None and (form == passcodes.ROTATING) != (row.kind == "resident"):
+        # A code form that does not fit the pass kind was never issued: treat it as forged.
+        pass_ok = code_valid = False
+    facts = _facts(row, code_valid, pass_ok, dir_, temp, now)
     outcome = decide(facts)
-    event_id = _log(row, outcome, dir_, temp, rid, guard_id, manual, now, pass_row_ok)
+    event_id = _log(row, outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id)
     if event_id is None:  # a concurrent retry with the same request id won the race
         return replay(
             session.scalar(
@@ -189,12 +216,12 @@ def scan(
             )
         )
     holder = (
-        Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_row_ok else None
+        Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_ok else None
     )
     return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, now)
 
 
-def _facts(row, verified, pass_ok: bool, dir_: Direction, temp, now: datetime) -> ScanFacts:
+def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime) -> ScanFacts:
     base = dict(
         now=now,
         direction=dir_,
@@ -204,7 +231,7 @@ def _facts(row, verified, pass_ok: bool, dir_: Direction, temp, now: datetime) -
         temperature_required=row.temperature_required,
         fever_threshold=row.fever_threshold,
     )
-    if verified is None:
+    if not code_valid:
         return ScanFacts(code_valid=False, **base)
     if not pass_ok:
         return ScanFacts(pass_=None, **base)
@@ -239,7 +266,7 @@ def _facts(row, verified, pass_ok: bool, dir_: Direction, temp, now: datetime) -
     )
 
 
-def _log(row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok) -> int | None:
+def _log(row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id) -> int | None:
     values = dict(
         occurred_at=now,
         gate_id=row.gate_id,
@@ -253,11 +280,14 @@ def _log(row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok)
         reasons=" ".join(outcome.reasons),
         request_id=rid,
         manual=manual,
+        parent_id=parent_id,
     )
     try:
         event_id = db.session.execute(
             insert(AccessEvent).values(**values).returning(AccessEvent.id)
         ).scalar_one()
+        if "fever" in outcome.reasons:
+            raise_fever_alert(row.gate_id, event_id, temp, now)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -282,3 +312,16 @@ def replay(event_id: int) -> ScanResult:
     holder = Holder(mask_name(name), building, unit, kind) if kind is not None else None
     reasons = tuple(event.reasons.split()) if event.reasons else ()
     return ScanResult(event.decision, reasons, event.id, holder, event.occurred_at, replayed=True)
+
+
+def raise_fever_alert(gate_id: int, event_id: int, temperature: float | None, now: datetime) -> None:
+    """The office sees a fever at once; added to the caller's transaction."""
+    community_id = db.session.scalar(
+        select(Compound.community_id).join(Gate, Gate.compound_id == Compound.id).where(Gate.id == gate_id)
+    )
+    db.session.execute(
+        insert(Alert).values(
+            community_id=community_id, gate_id=gate_id, event_id=event_id, kind="fever",
+            temperature=temperature, created_at=now,
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -39,11 +40,13 @@ def token_hash(token: str) -> str:
 
 
 def normalise_id_number(value: str) -> str:
-    return "".join(value.split()).upper()
+    # NFKC: a Chinese input method types full-width "１１０…Ｘ"; it is the same number.
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
 
 
 def normalise_phone(value: str) -> str:
-    digits = "".join(ch for ch in value if ch.isdigit())
+    # Any decimal digit counts (full-width "１３８…" too), spelled in ASCII so equal numbers hash equal.
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in value if ch.isdecimal())
     return digits[-11:] if len(digits) > 11 and digits.startswith("86") else digits
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -19,13 +19,15 @@ from kiosk.domain.decision import (
     PassKind,
     ScanFacts,
     SealState,
-    TestOutcome as NatOutcome,  # aliased so pytest does not try to collect it
     decide,
     reason_message,
     temperature_is_plausible,
 )
+from kiosk.domain.decision import (
+    TestOutcome as NatOutcome,  # aliased so pytest does not try to collect it
+)
 
-NOW = datetime(2020, 6, 20, 8, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2020, 6, 20, 8, 0, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -238,8 +240,9 @@ SEALED_EVERYTHING = dict(
 
 def test_exemption_in_window_overrides_seals_and_observation_for_exit():
     assert decide(exit_(pass_=exemption(), **SEALED_EVERYTHING)) == Outcome(ALLOW, ())
-    assert decide(exit_(pass_=exemption(), compound_seal=SealState.IN_ONLY,
-                        building_seal=SealState.IN_ONLY)) == Outcome(ALLOW, ())
+    assert decide(
+        exit_(pass_=exemption(), compound_seal=SealState.IN_ONLY, building_seal=SealState.IN_ONLY)
+    ) == Outcome(ALLOW, ())
 
 
 def test_resident_pass_does_not_override_seals():
@@ -404,8 +407,9 @@ def test_missing_negative_test_removes_seal_override():
 
 
 def test_negative_test_not_required_without_setting():
-    assert decide(exit_(pass_=exemption(), latest_test_at=NOW - HOUR,
-                        latest_test_outcome=NatOutcome.POSITIVE)) == Outcome(ALLOW, ())
+    assert decide(
+        exit_(pass_=exemption(), latest_test_at=NOW - HOUR, latest_test_outcome=NatOutcome.POSITIVE)
+    ) == Outcome(ALLOW, ())
 
 
 def test_negative_test_not_required_for_return():
@@ -461,7 +465,11 @@ def test_exit_temperature_not_checked(temperature):
 
 @pytest.mark.parametrize(
     ("temperature", "expected"),
-    [(36.99, Outcome(ALLOW, ())), (37.0, Outcome(DENY, ("fever",))), (37.2, Outcome(DENY, ("fever",)))],
+    [
+        (36.99, Outcome(ALLOW, ())),
+        (37.0, Outcome(DENY, ("fever",))),
+        (37.2, Outcome(DENY, ("fever",))),
+    ],
 )
 def test_custom_fever_threshold(temperature, expected):
     assert decide(facts(temperature=temperature, fever_threshold=37.0)) == expected
@@ -473,8 +481,15 @@ def test_custom_fever_threshold_higher():
 
 @pytest.mark.parametrize(
     ("value", "plausible"),
-    [(33.99, False), (34.0, True), (36.6, True), (43.0, True), (43.01, False), (-1.0, False),
-     (float("nan"), False)],
+    [
+        (33.99, False),
+        (34.0, True),
+        (36.6, True),
+        (43.0, True),
+        (43.01, False),
+        (-1.0, False),
+        (float("nan"), False),
+    ],
 )
 def test_temperature_is_plausible(value, plausible):
     assert temperature_is_plausible(value) is plausible
@@ -496,8 +511,14 @@ def test_several_reasons_all_reported():
     )
     assert outcome.decision is DENY
     assert sorted(outcome.reasons) == sorted(
-        ["expired", "gate_closed", "compound_sealed", "building_in_only", "home_observation",
-         "already_outside"]
+        [
+            "expired",
+            "gate_closed",
+            "compound_sealed",
+            "building_in_only",
+            "home_observation",
+            "already_outside",
+        ]
     )
 
 
@@ -579,7 +600,12 @@ def test_property_decision_consistent_with_reasons(scan):
         assert ("gate_closed" in reasons) == (not scan.gate_open)
         assert ("other_compound" in reasons) == (not scan.same_compound)
         if scan.direction is IN:
-            assert not {"home_observation", "compound_in_only", "building_in_only",
-                        "already_outside", "negative_test_required"} & set(reasons)
+            assert not {
+                "home_observation",
+                "compound_in_only",
+                "building_in_only",
+                "already_outside",
+                "negative_test_required",
+            } & set(reasons)
         else:
             assert not {"fever", "temperature_required", "already_inside"} & set(reasons)

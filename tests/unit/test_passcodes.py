@@ -247,8 +247,16 @@ def test_invalid_text_returns_none(text):
 
 @pytest.mark.parametrize(
     "value",
-    [None, 12345, 12345.0, VALID_STATIC.encode(), bytearray(VALID_STATIC.encode()), [VALID_STATIC],
-     {"code": VALID_STATIC}, object()],
+    [
+        None,
+        12345,
+        12345.0,
+        VALID_STATIC.encode(),
+        bytearray(VALID_STATIC.encode()),
+        [VALID_STATIC],
+        {"code": VALID_STATIC},
+        object(),
+    ],
 )
 def test_non_string_returns_none(value):
     assert check(value) is None

@@ -1,0 +1,337 @@
+"""The guard's tablet at the gate: enrolment, guard sign-in, the scan page and its fragments.
+
+A tablet is bound to a device (and so to a gate) by a long-lived httpOnly cookie holding the
+device token; a guard signs in on it with a username and PIN. Every action needs both.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from ..domain.visitors import PURPOSES
+from ..extensions import db, limiter
+from ..models import Building
+from ..services import devices, gate, visitors
+from ..services import scan as scan_service
+from ..services.errors import ServiceError
+
+bp = Blueprint("gate", __name__, url_prefix="/gate")
+
+DEVICE_COOKIE = "kiosk_device"
+DEVICE_COOKIE_DAYS = 400
+
+
+def device_required(view):
+    """An enrolled tablet, else the enrolment page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        ctx = gate.context(request.cookies.get(DEVICE_COOKIE))
+        if ctx is None:
+            if request.method == "GET" and not request.headers.get("HX-Request"):
+                return redirect(url_for(".enrol"))
+            return render_template("gate/_error.html", message=_("This tablet is not enrolled.")), 401
+        g.gate = ctx
+        g.device_token = request.cookies[DEVICE_COOKIE]
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def guard_required(view):
+    """An enrolled tablet and a guard of its community signed in on it."""
+
+    @device_required
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        user = current_user
+        if (
+            not user.is_authenticated
+            or user.role not in ("guard", "office")
+            or user.community_id != g.gate.community_id
+        ):
+            if request.method == "GET" and not request.headers.get("HX-Request"):
+                return redirect(url_for(".login"))
+            response = make_response(
+                render_template("gate/_error.html", message=_("Sign in as the guard on duty first.")), 401
+            )
+            response.headers["HX-Redirect"] = url_for(".login")
+            return response
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def fragment_or_page(fragment: str, page: str, **context):
+    """The fragment for a targeted htmx request, the full page otherwise."""
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return render_template(fragment, **context)
+    return render_template(page, fragment=fragment, **context)
+
+
+# --- enrolment and sign-in --------------------------------------------------------------------
+
+
+@bp.route("/enrol", methods=("GET", "POST"))
+@limiter.limit("10 per minute", methods=["POST"])
+def enrol():
+    """Bind this browser to a gate device with the office's enrolment code."""
+    error = None
+    code = ""
+    if request.method == "POST":
+        code = (request.form.get("code") or "")[:32]
+        try:
+            device, token = devices.enrol(code)
+        except ServiceError as exc:
+            error = str(exc.message)
+        else:
+            logout_user()
+            response = redirect(url_for(".login"), code=303)
+            response.set_cookie(
+                DEVICE_COOKIE, token, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
+                samesite="Lax", secure=request.is_secure,
+            )
+            return response
+    return render_template("gate/enrol.html", error=error, code=code)
+
+
+@bp.route("/login", methods=("GET", "POST"))
+@limiter.limit("20 per minute", methods=["POST"])
+@device_required
+def login():
+    """The guard on duty signs in with username and PIN."""
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:64]
+        user = gate.authenticate_guard(g.gate, username, request.form.get("pin") or "")
+        if user is not None:
+            login_user(user)
+            return redirect(url_for(".index"), code=303)
+        error = _("Wrong username or PIN, or not a guard of this compound.")
+    return render_template("gate/login.html", error=error, username=username)
+
+
+@bp.post("/logout")
+@device_required
+def logout():
+    """Shift change: the guard signs out, the tablet stays enrolled."""
+    logout_user()
+    return redirect(url_for(".login"), code=303)
+
+
+# --- the scan page ----------------------------------------------------------------------------
+
+
+@bp.get("")
+@guard_required
+def index():
+    """The scan page."""
+    return render_template(
+        "gate/index.html",
+        ctx=g.gate,
+        clear_seconds=current_app.config["GATE_RESULT_SECONDS"],
+        occupancy=gate.occupancy(g.gate),
+        recent=gate.recent(g.gate),
+    )
+
+
+@bp.get("/panel")
+@guard_required
+def panel():
+    """People inside now and the last ten decisions (refreshed after every scan)."""
+    return render_template(
+        "gate/_panel.html", ctx=g.gate, occupancy=gate.occupancy(g.gate), recent=gate.recent(g.gate)
+    )
+
+
+def render_result(result: scan_service.ScanResult, status: int = 200):
+    response = make_response(
+        render_template(
+            "gate/_result.html",
+            result=result,
+            override_reasons=gate.OVERRIDE_REASONS,
+        ),
+        status,
+    )
+    response.headers["HX-Trigger"] = "scanned"
+    return response
+
+
+def render_problem(exc: ServiceError):
+    """A validation problem on the scan path: shown to the guard, nothing decided, status 200."""
+    return render_template("gate/_problem.html", message=str(exc.message), field=exc.field)
+
+
+@bp.post("/scan")
+@guard_required
+def scan():
+    """Decide a scanned code (wedge or camera)."""
+    form = request.form
+    try:
+        result = scan_service.scan(
+            g.device_token,
+            (form.get("code") or "")[:100],
+            form.get("direction"),
+            form.get("temperature"),
+            form.get("request_id"),
+            guard_id=current_user.id,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_problem(exc)
+    return render_result(result)
+
+
+@bp.post("/events/<int:event_id>/override")
+@guard_required
+def override(event_id: int):
+    """The guard allows (with a reason) or denies a referred scan."""
+    try:
+        event = gate.override(g.gate, current_user, event_id, request.form.to_dict())
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_problem(exc)
+    result = scan_service.replay(event.id)
+    return render_result(result)
+
+
+@bp.post("/events/<int:event_id>/remeasure")
+@guard_required
+def remeasure(event_id: int):
+    """A second temperature reading after a fever, logged against the same scan."""
+    try:
+        result = gate.remeasure(
+            g.gate, g.device_token, current_user, event_id, request.form.get("temperature"),
+            request.form.get("request_id"),
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_problem(exc)
+    return render_result(result)
+
+
+def _buildings():
+    return db.session.execute(
+        select(Building.id, Building.name)
+        .where(Building.compound_id == g.gate.compound_id)
+        .order_by(Building.name)
+    ).all()
+
+
+@bp.route("/lookup", methods=("GET", "POST"))
+@guard_required
+def lookup():
+    """No code: find a resident by building, unit and the last four of the ID number."""
+    error = None
+    matches = None
+    form = request.form.to_dict() if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            matches = gate.lookup(g.gate, form)
+        except ServiceError as exc:
+            error = str(exc.message)
+        else:
+            if not matches:
+                error = _("Nobody matches. Check the building, unit and the four characters.")
+    return fragment_or_page(
+        "gate/_lookup.html", "gate/page.html", buildings=_buildings(), form=form, error=error,
+        matches=matches,
+    )
+
+
+@bp.post("/manual")
+@guard_required
+def manual():
+    """Decide for a person found by the look-up (logged as manual)."""
+    form = request.form
+    try:
+        result = gate.manual_scan(
+            g.gate, g.device_token, current_user, form.get("resident_id"), form.get("direction"),
+            form.get("temperature"), form.get("request_id"),
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_problem(exc)
+    return render_result(result)
+
+
+# --- visitors ---------------------------------------------------------------------------------
+
+
+def _visitor_form(form: dict, error: str | None = None, field: str | None = None):
+    return fragment_or_page(
+        "gate/_visitor_form.html",
+        "gate/page.html",
+        households=visitors.household_choices(g.gate.compound_id),
+        risk_areas=visitors.current_risk_areas(g.gate.community_id),
+        lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
+        purposes=PURPOSES,
+        form=form,
+        error=error,
+        field=field,
+    )
+
+
+@bp.get("/visitors/new")
+@guard_required
+def visitor_form():
+    """The visitor form."""
+    return _visitor_form({})
+
+
+@bp.post("/visitors")
+@guard_required
+def register_visitor():
+    """Register a visitor at the gate: decided and logged at once."""
+    form = request.form.to_dict()
+    form["risk_area_ids"] = request.form.getlist("risk_area_ids")
+    try:
+        result = visitors.register_at_gate(g.gate, current_user, form, form.get("request_id"))
+    except ServiceError as exc:
+        db.session.rollback()
+        return _visitor_form(form, str(exc.message), exc.field)
+    response = render_result(result)
+    response.headers["HX-Retarget"] = "#result"
+    response.headers["HX-Reswap"] = "innerHTML"
+    response.headers["HX-Trigger"] = "scanned, closePanel"
+    return response
+
+
+@bp.get("/visitors")
+@guard_required
+def visitors_inside():
+    """Visitors inside now, each checked out with one tap."""
+    return fragment_or_page(
+        "gate/_visitors.html", "gate/page.html", visits=visitors.inside(g.gate)
+    )
+
+
+@bp.post("/visitors/<int:visit_id>/checkout")
+@guard_required
+def checkout(visit_id: int):
+    """The visitor has left: the row disappears."""
+    try:
+        visitors.check_out(g.gate, current_user, visit_id)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        return render_problem(exc)
+    response = make_response("", 200)
+    response.headers["HX-Trigger"] = "scanned"
+    return response

@@ -1,0 +1,37 @@
+"""Compounds: visitor policy and the printable self-registration poster."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+
+from ...models import Compound
+from ...services import office as office_service
+from ...services import qr, scope
+from ...services.errors import ServiceError
+from ..helpers import role_required
+from . import bp
+
+
+@bp.route("/compounds", methods=("GET", "POST"))
+@role_required("office", "street")
+def compounds():
+    """Compounds of the community; set each one's visitor policy."""
+    error = None
+    if request.method == "POST":
+        try:
+            office_service.set_visitor_policy(
+                current_user, request.form.get("compound_id", ""), request.form.get("visitor_policy")
+            )
+        except ServiceError as exc:
+            error = str(exc.message)
+    return render_template("office/compounds.html", compounds=office_service.compounds(current_user), error=error)
+
+
+@bp.get("/compounds/<int:compound_id>/poster")
+@role_required("office", "street")
+def poster(compound_id: int):
+    """A printable poster: the QR links to the visitor self-registration form."""
+    compound = scope.load(current_user, Compound, compound_id)
+    link = url_for("visit.register", slug=compound.public_slug, _external=True)
+    return render_template("office/poster.html", compound=compound, link=link, qr_svg=qr.svg(link))

@@ -1,0 +1,33 @@
+"""The office's start page: fever alerts and guards' overrides, newest first."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user
+
+from ...services import office as office_service
+from ...services.errors import ServiceError
+from ..helpers import role_required
+from . import bp
+
+
+@bp.get("")
+@role_required("office", "street")
+def index():
+    """Alerts to acknowledge and the latest overrides."""
+    return render_template(
+        "office/index.html",
+        alerts=office_service.open_alerts(current_user),
+        overrides=office_service.recent_overrides(current_user),
+    )
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+@role_required("office", "street")
+def acknowledge(alert_id: int):
+    """Mark a fever alert as handled; the row disappears."""
+    try:
+        office_service.acknowledge_alert(current_user, alert_id)
+    except ServiceError as exc:
+        abort(exc.status)
+    return ""

@@ -1,0 +1,33 @@
+"""Guards: set the PIN a guard signs in with on a tablet."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ...services import gate as gate_service
+from ...services import office as office_service
+from ...services.errors import NotFound, ServiceError
+from ..helpers import role_required
+from . import bp
+
+
+@bp.route("/guards", methods=("GET", "POST"))
+@role_required("office", "street")
+def guards():
+    """Guards of the community; set a PIN."""
+    error = message = None
+    if request.method == "POST":
+        user_id = request.form.get("user_id", "")
+        try:
+            if not user_id.isdigit():
+                raise NotFound()
+            guard = gate_service.set_pin(current_user, int(user_id), request.form.get("pin"))
+        except ServiceError as exc:
+            error = str(exc.message)
+        else:
+            message = _("PIN set for %(name)s.", name=guard.username)
+    return render_template(
+        "office/guards.html", guards=office_service.guards(current_user), error=error, message=message
+    )

@@ -1,0 +1,42 @@
+"""Risk areas that visitors declare against."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from flask_login import current_user
+
+from ...services import visitors
+from ...services.errors import ServiceError
+from ..helpers import role_required
+from . import bp
+
+
+def _page(**extra):
+    return render_template("office/risk_areas.html", areas=visitors.list_risk_areas(current_user), **extra)
+
+
+@bp.get("/risk-areas")
+@role_required("office", "street")
+def risk_areas():
+    """The current list, with a form to add one."""
+    return _page(form={})
+
+
+@bp.post("/risk-areas")
+@role_required("office", "street")
+def add_risk_area():
+    """Add a risk area; a bad field re-renders the form with the message."""
+    form = request.form.to_dict()
+    try:
+        visitors.create_risk_area(current_user, form, current_app.config["TZ"])
+    except ServiceError as exc:
+        return _page(form=form, error=str(exc.message))
+    return _page(form={})
+
+
+@bp.post("/risk-areas/<int:area_id>/delete")
+@role_required("office", "street")
+def delete_risk_area(area_id: int):
+    """Remove a risk area: an empty answer removes the row."""
+    visitors.delete_risk_area(current_user, area_id)
+    return ""

@@ -1,0 +1,49 @@
+"""Visitor self-registration: the public form behind the poster's QR code.
+
+No sign-in; CSRF-protected and rate-limited. It never shows anything about other people: the
+host is chosen from building, unit and room only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from ..domain.visitors import PURPOSES
+from ..extensions import db, limiter
+from ..services import qr, visitors
+from ..services.errors import ServiceError
+
+bp = Blueprint("visit", __name__, url_prefix="/visit")
+
+
+@bp.route("/<slug>", methods=("GET", "POST"))
+@limiter.limit(lambda: current_app.config["VISIT_RATE_LIMIT"], methods=["POST"])
+def register(slug: str):
+    """The visitor fills in the form on their phone and gets a one-time code for today."""
+    compound = visitors.compound_for_slug(slug)
+    form: dict = {}
+    error = field = None
+    if request.method == "POST":
+        form = request.form.to_dict()
+        form["risk_area_ids"] = request.form.getlist("risk_area_ids")
+        try:
+            visit, code, preview = visitors.self_register(slug, form)
+        except ServiceError as exc:
+            db.session.rollback()
+            error, field = str(exc.message), exc.field
+        else:
+            return render_template(
+                "visit/code.html", compound=compound, visit=visit, code=code,
+                qr_svg=qr.svg(code), preview=preview,
+            )
+    return render_template(
+        "visit/form.html",
+        compound=compound,
+        households=visitors.household_choices(compound.id),
+        risk_areas=visitors.current_risk_areas(compound.community_id),
+        lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
+        purposes=PURPOSES,
+        form=form,
+        error=error,
+        field=field,
+    )

@@ -1,0 +1,62 @@
+"""Enrolling gate tablets: a short single-use code binds a browser to a device (and its gate)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Device, User, utcnow
+from . import audit, scope, security
+from .errors import Invalid
+
+# No 0/O, 1/I/L: the code is read off a screen and typed on a tablet.
+ENROL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+ENROL_LENGTH = 8
+ENROL_MINUTES = 15
+
+
+def normalise_code(value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    return "".join(ch for ch in value.upper() if ch.isalnum())[:32]
+
+
+def new_enrolment(actor: User, device_id: int) -> tuple[Device, str]:
+    """A fresh enrolment code for a device (any earlier one stops working)."""
+    device = scope.load(actor, Device, device_id)
+    if device.revoked_at is not None:
+        raise Invalid(_l("This device has been revoked."))
+    code = "".join(secrets.choice(ENROL_ALPHABET) for _ in range(ENROL_LENGTH))
+    device.enrol_code_hash = security.token_hash(code)
+    device.enrol_expires_at = utcnow() + timedelta(minutes=ENROL_MINUTES)
+    audit.record(actor, "device.enrolment_code", "device", device.id, device._community_id)
+    db.session.commit()
+    return device, code
+
+
+def enrol(code: object) -> tuple[Device, str]:
+    """Bind a browser: check and spend the code, give the device a new token for the cookie."""
+    clean = normalise_code(code)
+    if len(clean) != ENROL_LENGTH:
+        raise Invalid(_l("Enter the %(n)d-character code shown in the office.", n=ENROL_LENGTH), field="code")
+    device = db.session.scalar(
+        select(Device).where(Device.enrol_code_hash == security.token_hash(clean))
+    )
+    if device is None or device.revoked_at is not None:
+        raise Invalid(_l("This code is not valid. Ask the office for a new one."), field="code")
+    if device.enrol_expires_at is None or device.enrol_expires_at <= utcnow():
+        device.enrol_code_hash = None
+        db.session.commit()
+        raise Invalid(_l("This code has expired. Ask the office for a new one."), field="code")
+    token = security.new_token()
+    device.token_hash = security.token_hash(token)  # any earlier browser or API token stops working
+    device.enrol_code_hash = None
+    device.enrol_expires_at = None
+    device.enrolled_at = utcnow()
+    audit.record(None, "device.enrol", "device", device.id, None)
+    db.session.commit()
+    return device, token

@@ -1,0 +1,345 @@
+"""Visitors: registered at the gate or on their own phone, decided, checked in and out;
+and the office's risk areas that visitors declare against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, select
+
+from ..domain import passcodes
+from ..domain.decision import Decision, Direction, Outcome, SealState
+from ..domain.people import mask_name
+from ..domain.visitors import (
+    PURPOSES,
+    HealthCode,
+    VisitorFacts,
+    VisitorPolicy,
+    decide_visitor,
+)
+from ..extensions import db
+from ..models import (
+    AccessEvent,
+    Building,
+    Compound,
+    Household,
+    RiskArea,
+    User,
+    Visit,
+    utcnow,
+)
+from . import audit, scope, security, validate
+from .errors import Conflict, Invalid, NotFound, Unauthorized
+from .gate import GateContext, context
+from .scan import Holder, ScanResult, raise_fever_alert, replay
+
+RISK_LEVELS = ("high", "medium", "low")
+
+
+# --- risk areas -------------------------------------------------------------------------------
+
+
+def current_risk_areas(community_id: int) -> list[RiskArea]:
+    return list(
+        db.session.scalars(
+            select(RiskArea)
+            .where(RiskArea.community_id == community_id, RiskArea.deleted_at.is_(None))
+            .order_by(RiskArea.since.desc(), RiskArea.id)
+        )
+    )
+
+
+def list_risk_areas(actor: User) -> list[RiskArea]:
+    scope.require_role(actor, scope.MANAGERS)
+    ids = scope.community_ids(actor)
+    return list(
+        db.session.scalars(
+            select(RiskArea)
+            .where(RiskArea.community_id.in_(ids), RiskArea.deleted_at.is_(None))
+            .order_by(RiskArea.since.desc(), RiskArea.id)
+        )
+    )
+
+
+def create_risk_area(actor: User, data: dict, tz) -> RiskArea:
+    scope.require_role(actor, scope.MANAGERS)
+    if actor.role == "street":
+        community_id = validate.integer(data, "community_id", 1, 2**31 - 1)
+        if not scope.in_scope(actor, community_id):
+            raise Invalid(_l("community_id: no such community."), field="community_id")
+    else:
+        community_id = actor.community_id
+    area = RiskArea(
+        community_id=community_id,
+        name=validate.text(data, "name", 100),
+        level=validate.choice(data, "level", RISK_LEVELS),
+        since=validate.moment(data, "since", tz),
+    )
+    if area.since > utcnow():
+        raise Invalid(_l("since: cannot be in the future."), field="since")
+    db.session.add(area)
+    db.session.flush()
+    audit.record(actor, "risk_area.create", "risk_area", area.id, community_id, name=area.name)
+    db.session.commit()
+    return area
+
+
+def delete_risk_area(actor: User, area_id: int) -> None:
+    scope.require_role(actor, scope.MANAGERS)
+    area = db.session.get(RiskArea, area_id)
+    if area is None or area.deleted_at is not None or not scope.in_scope(actor, area.community_id):
+        raise NotFound()
+    area.deleted_at = utcnow()
+    audit.record(actor, "risk_area.delete", "risk_area", area.id, area.community_id)
+    db.session.commit()
+
+
+# --- the visitor form -------------------------------------------------------------------------
+
+
+def household_choices(compound_id: int) -> list[tuple[int, str, str, str]]:
+    """(household id, building, unit, room) of a compound, for the host lists."""
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Household.id, Building.name, Household.unit, Household.room)
+            .join(Building, Building.id == Household.building_id)
+            .where(Building.compound_id == compound_id)
+            .order_by(Building.name, Household.unit, Household.room)
+        )
+    ]
+
+
+def _clean_form(compound_id: int, community_id: int, data: dict) -> dict:
+    name = validate.text(data, "name", 50)
+    phone = security.normalise_phone(validate.text(data, "phone", 30) or "")
+    if not 5 <= len(phone) <= 15:
+        raise Invalid(_l("phone: not a valid phone number."), field="phone")
+    host = data.get("host_household_id")
+    if isinstance(host, str) and host.isdigit():
+        host = int(host)
+    household = db.session.get(Household, host) if isinstance(host, int) else None
+    if household is None or household.building.compound_id != compound_id:
+        raise Invalid(_l("Choose the household being visited."), field="host_household_id")
+    purpose = validate.choice(data, "purpose", PURPOSES)
+    health = validate.choice(data, "health_code", tuple(h.value for h in HealthCode))
+    raw_areas = data.get("risk_area_ids") or []
+    if isinstance(raw_areas, (str, int)):
+        raw_areas = [raw_areas]
+    if not isinstance(raw_areas, list) or len(raw_areas) > 50:
+        raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
+    known = {a.id for a in current_risk_areas(community_id)}
+    chosen: list[int] = []
+    for value in raw_areas:
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if value not in known:
+            raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
+        chosen.append(value)
+    return {
+        "name": name,
+        "phone_hash": security.keyed_hash(phone),
+        "phone_last4": phone[-4:],
+        "host_household_id": household.id,
+        "purpose": purpose,
+        "health_code": health,
+        "risk_area_ids": ",".join(map(str, sorted(set(chosen)))),
+    }
+
+
+def _visitor_facts(visit: Visit, gate_open: bool, temperature, pre_registered: bool, code_used=False):
+    row = db.session.execute(
+        select(
+            Compound.visitor_policy, Compound.seal_state, Compound.fever_threshold,
+            Building.seal_state, Household.observation_until,
+        )
+        .select_from(Household)
+        .join(Building, Building.id == Household.building_id)
+        .join(Compound, Compound.id == Building.compound_id)
+        .where(Household.id == visit.host_household_id)
+    ).one()
+    policy, compound_seal, threshold, building_seal, observed_until = row
+    return VisitorFacts(
+        policy=VisitorPolicy(policy),
+        pre_registered=pre_registered,
+        health_code=HealthCode(visit.health_code),
+        risk_area_visit=bool(visit.risk_area_ids),
+        temperature=temperature,
+        gate_open=gate_open,
+        compound_seal=SealState(compound_seal),
+        host_building_seal=SealState(building_seal),
+        host_under_observation=observed_until is not None and observed_until > utcnow(),
+        code_used=code_used,
+        fever_threshold=threshold,
+    )
+
+
+def _holder(visit: Visit) -> Holder:
+    household = visit.household
+    return Holder(mask_name(visit.name), household.building.name, household.unit, "visitor")
+
+
+def _log(ctx: GateContext, visit: Visit, outcome: Outcome, direction: str, temp, rid, guard_id, now) -> int:
+    event_id = db.session.execute(
+        insert(AccessEvent)
+        .values(
+            occurred_at=now, gate_id=ctx.gate_id, device_id=ctx.device_id, user_id=guard_id,
+            direction=direction, visit_id=visit.id, temperature=temp,
+            decision=outcome.decision.value, reasons=" ".join(outcome.reasons), request_id=rid,
+        )
+        .returning(AccessEvent.id)
+    ).scalar_one()
+    if "fever" in outcome.reasons:
+        raise_fever_alert(ctx.gate_id, event_id, temp, now)
+    return event_id
+
+
+def _apply(visit: Visit, outcome: Outcome, now: datetime) -> None:
+    visit.decision = outcome.decision.value
+    visit.reasons = " ".join(outcome.reasons)
+    if outcome.decision is Decision.ALLOW:
+        visit.status = "inside"
+        visit.checked_in_at = now
+    elif outcome.decision is Decision.DENY:
+        visit.status = "denied"
+
+
+def register_at_gate(
+    ctx: GateContext, guard: User | None, data: dict, request_id: object = None
+) -> ScanResult:
+    """A visitor registered by the guard: decided and logged at once."""
+    from .scan import clean_request_id
+
+    rid = clean_request_id(request_id)
+    if rid is not None:
+        existing = db.session.scalar(
+            select(AccessEvent.id).where(
+                AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
+            )
+        )
+        if existing is not None:
+            return replay(existing)
+    fields = _clean_form(ctx.compound_id, ctx.community_id, data)
+    temp = validate.temperature(data.get("temperature"))
+    if temp is None:
+        raise Invalid(_l("Take the visitor's temperature."), field="temperature")
+    now = utcnow()
+    visit = Visit(
+        compound_id=ctx.compound_id, via="gate", status="registered", temperature=temp,
+        gate_id=ctx.gate_id, **fields,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    outcome = decide_visitor(_visitor_facts(visit, ctx.gate_open, temp, pre_registered=False))
+    _apply(visit, outcome, now)
+    event_id = _log(ctx, visit, outcome, "in", temp, rid, guard.id if guard else None, now)
+    db.session.commit()
+    return ScanResult(outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id)
+
+
+def compound_for_slug(slug: object) -> Compound:
+    if not isinstance(slug, str) or not 8 <= len(slug) <= 32:
+        raise NotFound()
+    compound = db.session.scalar(select(Compound).where(Compound.public_slug == slug))
+    if compound is None:
+        raise NotFound()
+    return compound
+
+
+def self_register(slug: str, data: dict) -> tuple[Visit, str, Outcome]:
+    """A visitor registers on their own phone and gets a one-time code for today.
+
+    The outcome is a preview without the temperature: what the gate will say if nothing changes.
+    """
+    compound = compound_for_slug(slug)
+    fields = _clean_form(compound.id, compound.community_id, data)
+    tz = current_app.config["TZ"]
+    visit = Visit(
+        compound_id=compound.id, via="self", status="registered",
+        valid_on=utcnow().astimezone(tz).date(), **fields,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    preview = decide_visitor(_visitor_facts(visit, True, 36.5, pre_registered=True))
+    db.session.commit()
+    return visit, visitor_code(visit), preview
+
+
+def visitor_code(visit: Visit) -> str:
+    return passcodes.sign(current_app.config["PASS_KEYRING"], visit.id, passcodes.VISITOR)
+
+
+def scan_code(
+    device_token: str, visit_id: int, direction: Direction, temp, rid, guard_id, now: datetime
+) -> ScanResult:
+    """A visitor's one-time code at the gate: entry once today (with a temperature), then exit."""
+    ctx = context(device_token)
+    if ctx is None:
+        raise Unauthorized(_l("This device is not enrolled or has been revoked."), code="bad_device")
+    if rid is not None:
+        existing = db.session.scalar(
+            select(AccessEvent.id).where(AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid)
+        )
+        if existing is not None:
+            return replay(existing)
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.compound_id != ctx.compound_id:
+        outcome = Outcome(Decision.DENY, ("other_compound",) if visit else ("unknown_pass",))
+        event_id = db.session.execute(
+            insert(AccessEvent).values(
+                occurred_at=now, gate_id=ctx.gate_id, device_id=ctx.device_id, user_id=guard_id,
+                direction=direction.value, temperature=temp, decision="deny",
+                reasons=" ".join(outcome.reasons), request_id=rid,
+            ).returning(AccessEvent.id)
+        ).scalar_one()
+        db.session.commit()
+        return ScanResult("deny", outcome.reasons, event_id, None, now)
+    today = now.astimezone(current_app.config["TZ"]).date()
+    if direction is Direction.OUT:
+        if visit.status == "inside":
+            outcome = Outcome(Decision.ALLOW, ())
+            visit.status = "left"
+            visit.checked_out_at = now
+        else:
+            outcome = Outcome(Decision.DENY, ("visitor_code_used",))
+    else:
+        used = visit.status != "registered" or visit.via != "self" or visit.valid_on != today
+        facts = _visitor_facts(visit, ctx.gate_open, temp, pre_registered=True, code_used=used)
+        outcome = decide_visitor(facts)
+        if not used:
+            visit.temperature = temp
+            visit.gate_id = ctx.gate_id
+            _apply(visit, outcome, now)
+    event_id = _log(ctx, visit, outcome, direction.value, temp, rid, guard_id, now)
+    db.session.commit()
+    return ScanResult(outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id)
+
+
+def inside(ctx: GateContext) -> list[Visit]:
+    """Visitors inside the compound now, longest first."""
+    return list(
+        db.session.scalars(
+            select(Visit)
+            .where(Visit.compound_id == ctx.compound_id, Visit.status == "inside")
+            .order_by(Visit.checked_in_at)
+        )
+    )
+
+
+def check_out(ctx: GateContext, guard: User | None, visit_id: int) -> Visit:
+    """One tap at the gate: the visitor has left."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.compound_id != ctx.compound_id:
+        raise NotFound()
+    if visit.status != "inside":
+        raise Conflict(_l("This visitor is not inside."), code="not_inside")
+    now = utcnow()
+    visit.status = "left"
+    visit.checked_out_at = now
+    _log(ctx, visit, Outcome(Decision.ALLOW, ()), "out", None, None, guard.id if guard else None, now)
+    db.session.commit()
+    return visit
+
+
