@@ -25,6 +25,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     p.add_argument("--duration", type=int, default=10, help="seconds measured per server (10)")
     p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server (2)")
+    p.add_argument("--runs", type=int, default=1, help="measured runs per server, alternating (1)")
     p.add_argument("--bodies", type=int, default=400, help="distinct passes scanned (400)")
     p.add_argument("--seed", type=int, default=1, help="data generator seed (1)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -728,81 +730,112 @@ def db_cpu_seconds(app) -> dict[int, float]:
     return {pid: _proc_cpu_seconds(pid) for pid in pids}
 
 
-def load_run(args, tmp: Path, env: dict, app, data: dict) -> int:
-    failures: list[str] = []
-    nonce = secrets.token_hex(3)
+def measure_scan(server: Server, app, args, script: Path, tag: str) -> dict:
+    before = settle_events(app, 0)  # earlier scans still in flight land first
+    first_id = max_event_id(app) + 1
+    cpu0, db0 = server.cpu_seconds(), db_cpu_seconds(app)
+    r, out = run_wrk(server.url + SCAN_PATH, args, args.duration, script, [tag, str(args.threads)])
+    r["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) * 1000 / max(r["requests"], 1)
+    if args.pg:
+        db_ms = sum(cpu - db0.get(pid, 0.0) for pid, cpu in db_cpu_seconds(app).items())
+        r["db_cpu_ms_per_req"] = db_ms * 1000 / max(r["requests"], 1)
+    r["events_written"] = settle_events(app, before)
+    r["decisions"] = decisions_since(app, first_id)
+    r["failures"] = failures_of("scan", r)
+    if r["non_200"] or r["non_2xx"]:
+        print(out, file=sys.stderr)
+    low, high = r["requests"], r["requests"] + args.connections
+    if not low <= r["events_written"] <= high:
+        r["failures"].append(
+            f"scan: {r['events_written']} events written for {r['requests']} answered requests "
+            f"(expected {low} to {high}: one per request, plus those in flight at the end)"
+        )
+    return r
 
-    # -- the scan endpoint
-    # The warm-up scans other passes, so each measured pass starts opposite its last passage.
-    ids = pick_passes(data, 2 * args.bodies, args.seed)
-    scripts = {}
-    for name, part in (("warm", ids[1::2]), ("scan", ids[::2])):
-        plan = scan_plan(app, data, part, args.warmup + args.duration + 60)
-        scripts[name] = tmp / f"{name}.lua"
-        scripts[name].write_text(scan_lua(plan, data["tokens"]))
-    server = Server("wsgi:app", env, args.workers, tmp, "scan", "/healthz")
+
+def measure_bare(server: Server, args) -> dict:
+    cpu0 = server.cpu_seconds()
+    r, _out = run_wrk(server.url + "/", args, args.duration, None, [])
+    r["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) * 1000 / max(r["requests"], 1)
+    r["failures"] = failures_of("bare", r)
+    return r
+
+
+def summary(runs: list[dict]) -> dict:
+    """Medians of the figures over the runs; counts summed."""
+    out = dict(runs[0])
+    for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "db_cpu_ms_per_req"):
+        if key in out:
+            out[key] = statistics.median(r[key] for r in runs)
+    for key in ("requests", "non_2xx", "events_written"):
+        if key in out:
+            out[key] = sum(r[key] for r in runs)
+    if "decisions" in out:
+        decisions: dict[str, int] = defaultdict(int)
+        for r in runs:
+            for k, v in r["decisions"].items():
+                decisions[k] += v
+        out["decisions"] = dict(decisions)
+    out["failures"] = [f for r in runs for f in r["failures"]]
+    out["runs"] = [{k: v for k, v in r.items() if k != "failures"} for r in runs]
+    return out
+
+
+def load_run(args, tmp: Path, env: dict, app, data: dict) -> int:
+    """Both servers up at once; warm each, then alternate measured scan and bare runs."""
+    nonce = secrets.token_hex(3)
+    # Each wrk run scans its own passes, so every pass starts opposite its last passage and the
+    # decisions stay mostly "allow" as at a real gate.
+    slices = args.runs + 1
+    ids = pick_passes(data, slices * args.bodies, args.seed)
+    seconds_ahead = 60 + 2 * args.warmup + args.runs * (2 * args.duration + 5)
+    scripts = []
+    for k in range(slices):
+        part = ids[k::slices] or ids
+        path = tmp / f"scan{k}.lua"
+        path.write_text(scan_lua(scan_plan(app, data, part, seconds_ahead), data["tokens"]))
+        scripts.append(path)
+    bare_script = tmp / "bare.lua"
+    bare_script.write_text(GET_LUA)
+
+    failures: list[str] = []
+    servers: list[Server] = []
+    scans, bares = [], []
     try:
-        warm, warm_out = run_wrk(
-            server.url + SCAN_PATH,
+        scan_server = Server("wsgi:app", env, args.workers, tmp, "scan", "/healthz")
+        servers.append(scan_server)
+        bare_server = Server("bare_app:app", env, args.workers, tmp, "bare", "/")
+        servers.append(bare_server)
+        warm, out = run_wrk(
+            scan_server.url + SCAN_PATH,
             args,
             args.warmup,
-            scripts["warm"],
+            scripts[0],
             [f"w{nonce}", str(args.threads)],
         )
         failures += failures_of("scan warm-up", warm)
         if warm["non_200"]:
-            print(warm_out, file=sys.stderr)
-        before = settle_events(app, 0)  # the warm-up's scans still in flight land first
-        first_id = max_event_id(app) + 1
-        cpu0, db0 = server.cpu_seconds(), db_cpu_seconds(app)
-        scan, scan_out = run_wrk(
-            server.url + SCAN_PATH,
-            args,
-            args.duration,
-            scripts["scan"],
-            [f"m{nonce}", str(args.threads)],
-        )
-        scan["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) * 1000 / max(scan["requests"], 1)
-        if args.pg:
-            db1 = db_cpu_seconds(app)
-            db_ms = sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items())
-            scan["db_cpu_ms_per_req"] = db_ms * 1000 / max(scan["requests"], 1)
-        new = settle_events(app, before)
-        scan["events_written"] = new
-        scan["decisions"] = decisions_since(app, first_id)
-        failures += failures_of("scan", scan)
-        if scan["non_200"] or scan["non_2xx"]:
-            print(scan_out, file=sys.stderr)
-        if not scan["requests"] <= new <= scan["requests"] + args.connections:
-            failures.append(
-                f"scan: {new} events written for {scan['requests']} answered requests "
-                f"(expected between {scan['requests']} and {scan['requests'] + args.connections})"
-            )
-    finally:
-        server.stop()
-
-    # -- the yardstick
-    bare_script = tmp / "bare.lua"
-    bare_script.write_text(GET_LUA)
-    server = Server("bare_app:app", env, args.workers, tmp, "bare", "/")
-    try:
-        warm, _ = run_wrk(server.url + "/", args, args.warmup, bare_script, [])
+            print(out, file=sys.stderr)
+        warm, _ = run_wrk(bare_server.url + "/", args, args.warmup, bare_script, [])
         failures += failures_of("bare warm-up", warm)
-        cpu0 = server.cpu_seconds()
-        bare, bare_out = run_wrk(server.url + "/", args, args.duration, None, [])
-        bare["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) * 1000 / max(bare["requests"], 1)
-        failures += failures_of("bare", bare)
+        for k in range(args.runs):
+            scans.append(measure_scan(scan_server, app, args, scripts[k + 1], f"m{k}{nonce}"))
+            bares.append(measure_bare(bare_server, args))
     finally:
-        server.stop()
-
+        for server in servers:
+            server.stop()
+    scan, bare = summary(scans), summary(bares)
+    failures += scan["failures"] + bare["failures"]
     ratio = scan["rps"] / bare["rps"] if bare["rps"] else 0.0
+
     db_name = "postgresql" if args.pg else "sqlite"
     for f in failures:
         print("FAILURE: " + f)
     print()
+    runs = f", median of {args.runs} alternating runs" if args.runs > 1 else ""
     print(
         f"gunicorn --workers {args.workers} (sync), wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s --latency, {os.cpu_count()} CPUs, database {db_name}"
+        f"-d{args.duration}s --latency, {os.cpu_count()} CPUs, database {db_name}{runs}"
     )
     db_col = f" {'PG CPU ms/req':>14}" if args.pg else ""
     print(
@@ -817,14 +850,19 @@ def load_run(args, tmp: Path, env: dict, app, data: dict) -> int:
             f"{name:17} {r['rps']:7.0f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} "
             f"{r['cpu_ms_per_req']:14.2f}{db_val} {r['requests']:8d}"
         )
+    if args.runs > 1:
+        print("req/s per run: scan " + " ".join(f"{r['rps']:.0f}" for r in scans), end="")
+        print(", bare " + " ".join(f"{r['rps']:.0f}" for r in bares))
     decisions = ", ".join(f"{k} {v}" for k, v in sorted(scan["decisions"].items()))
     print(f"scan events written: {scan['events_written']} ({decisions})")
+    print(f"load average: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     if args.json:
         doc = dict(
             command=" ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
             database=db_name,
             workers=args.workers,
             wrk=dict(threads=args.threads, connections=args.connections, duration_s=args.duration),
+            runs=args.runs,
             cpus=os.cpu_count(),
             data=data["counts"],
             fill_seconds=round(data["seconds"], 2),

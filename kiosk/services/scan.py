@@ -156,13 +156,15 @@ def scan(
     verified = passcodes.verify(
         cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"]
     )
-    if verified is not None and verified.form == passcodes.VISITOR:
+    # A signed id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
+    pass_id = verified.pass_id if verified is not None and verified.pass_id <= 2**31 - 1 else None
+    if verified is not None and verified.form == passcodes.VISITOR and pass_id is not None:
         from . import visitors  # the visitor flow has its own rules
 
-        return visitors.scan_code(device_token, verified.pass_id, dir_, temp, rid, guard_id, now)
+        return visitors.scan_code(device_token, pass_id, dir_, temp, rid, guard_id, now)
     return decide_and_log(
         device_token,
-        verified.pass_id if verified else None,
+        pass_id,
         verified.form if verified else None,
         dir_,
         temp,

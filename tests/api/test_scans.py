@@ -297,10 +297,10 @@ def test_lowest_plausible_temperature_is_accepted(world, gate_a):
 
 def test_impossible_temperatures_are_422_and_not_logged(world, gate_a):
     code = factories.code(world.a.pass_)
-    for reading in (33.9, 43.1, -1, 0, 100, 365, 10**400, 1e308):
+    for reading in (33.9, 43.1, -1, 0, 100, 365, 1e308):
         err = error(gate_a.scan(code, "in", reading), 422, "implausible_temperature", "temperature")
         assert err["message"]
-    for reading in ("hot", "nan", "inf", "36.5°", True, [36.5], {"c": 36.5}):
+    for reading in ("hot", "nan", "inf", "36.5°", True, [36.5], {"c": 36.5}, 10**400):
         error(gate_a.scan(code, "in", reading), 422, "invalid", "temperature")
     r = gate_a.scan(code, "in", 33.9, lang="en")
     assert "not a possible body temperature" in r.get_json()["error"]["message"]

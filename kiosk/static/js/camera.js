@@ -128,10 +128,14 @@ function gateReady() {
 }
 
 function deliver(text) {
+  const now = performance.now();
+  if (text === lastText && now - lastTime < REPEAT_MS) {
+    // Still in view: the window slides, so a code held up is sent once, not every 4 s.
+    lastTime = now;
+    return;
+  }
   const kg = gateReady();
   if (!kg) return; // no gate, or a result / keypad overlay is open: skip this frame's result
-  const now = performance.now();
-  if (text === lastText && now - lastTime < REPEAT_MS) return;
   lastText = text;
   lastTime = now;
   kg.handleCode(text, "camera");
@@ -147,8 +151,9 @@ async function tick(gen) {
   const started = performance.now();
   let delay = INTERVAL_MS;
   try {
-    // Do not spend CPU while the gate cannot take a code.
-    if (gateReady()) {
+    // While the gate is busy, frames are still read (cheaply, about 8 ms) so that a code
+    // held in view keeps its repeat window open; only delivery waits.
+    if (window.kioskGate) {
       const imageData = grabFrame();
       if (imageData) {
         const zxing = await loadReader();
