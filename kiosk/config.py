@@ -14,7 +14,10 @@ ENV_KEYS = (
     "PASS_STEP_SECONDS",
     "RATELIMIT_STORAGE_URI",
     "ID_HASH_KEY",
+    "GATE_RESULT_SECONDS",
+    "RISK_LOOKBACK_DAYS",
 )
+INT_KEYS = ("PASS_STEP_SECONDS", "GATE_RESULT_SECONDS", "RISK_LOOKBACK_DAYS")
 
 
 class ConfigError(RuntimeError):
@@ -48,7 +51,12 @@ def from_env(config: dict) -> None:
     for key in ENV_KEYS:
         value = os.environ.get(key)
         if value:
-            config[key] = int(value) if key == "PASS_STEP_SECONDS" else value
+            if key in INT_KEYS:
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
+            config[key] = value
 
 
 SECRETS = ("SECRET_KEY", "PASS_KEYS", "ID_HASH_KEY")
