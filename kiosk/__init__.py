@@ -44,7 +44,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 5}})
     else:
         app.config.setdefault(
-            "SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": True}
+            # No pre-ping: it costs a round trip per request; recycle instead, and /healthz
+            # tells the load balancer when the database is gone.
+            "SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
         )
     try:
         app.config["PASS_KEYRING"] = PassKeys.parse(app.config["PASS_KEYS"])

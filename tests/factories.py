@@ -165,3 +165,46 @@ def event(gate: Gate, occurred_at, direction: str = "in", decision: str = "allow
     db.session.add(e)
     db.session.flush()
     return e
+
+
+# --- Builders added for the web page tests --------------------------------------------------
+
+PIN = "2468"
+
+
+def set_pin(u: User, pin: str = PIN) -> User:
+    """Give a user a tablet PIN, hashed once per run per PIN (scrypt is slow on purpose)."""
+    key = "pin:" + pin
+    if key not in _HASH_CACHE:
+        _HASH_CACHE[key] = security.hash_password(pin)
+    u.pin_hash = _HASH_CACHE[key]
+    db.session.flush()
+    return u
+
+
+def enrolment_code(d: Device, minutes: int = 15) -> str:
+    """A fresh enrolment code for a device, as the office's device page would show it."""
+    import secrets
+    from datetime import timedelta
+
+    from kiosk.services.devices import ENROL_ALPHABET, ENROL_LENGTH
+
+    code = "".join(secrets.choice(ENROL_ALPHABET) for _ in range(ENROL_LENGTH))
+    d.enrol_code_hash = security.token_hash(code)
+    d.enrol_expires_at = utcnow() + timedelta(minutes=minutes)
+    db.session.flush()
+    return code
+
+
+def risk_area(community: Community, name: str, level: str = "high", days_ago: int = 3):
+    """A place the office lists as risky since a few days ago."""
+    from datetime import timedelta
+
+    from kiosk.models import RiskArea
+
+    area = RiskArea(
+        community_id=community.id, name=name, level=level, since=utcnow() - timedelta(days=days_ago)
+    )
+    db.session.add(area)
+    db.session.flush()
+    return area

@@ -245,6 +245,7 @@ def create_device(gate_id: int):
 
 
 @bp.post("/scans")
+@limiter.exempt
 def create_scan():
     """Decide one scan, authenticated by the device's bearer token."""
     token = bearer()

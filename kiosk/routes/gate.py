@@ -27,7 +27,7 @@ from ..extensions import db, limiter
 from ..models import Building
 from ..services import devices, gate, visitors
 from ..services import scan as scan_service
-from ..services.errors import ServiceError
+from ..services.errors import Invalid, ServiceError
 
 bp = Blueprint("gate", __name__, url_prefix="/gate")
 
@@ -159,12 +159,13 @@ def panel():
     )
 
 
-def render_result(result: scan_service.ScanResult, status: int = 200):
+def render_result(result: scan_service.ScanResult, status: int = 200, **extra):
     response = make_response(
         render_template(
             "gate/_result.html",
             result=result,
             override_reasons=gate.OVERRIDE_REASONS,
+            **extra,
         ),
         status,
     )
@@ -173,7 +174,13 @@ def render_result(result: scan_service.ScanResult, status: int = 200):
 
 
 def render_problem(exc: ServiceError):
-    """A validation problem on the scan path: shown to the guard, nothing decided, status 200."""
+    """A validation problem on the scan path: shown to the guard, nothing decided, status 200.
+
+    An event, person or visit that is not at this gate's compound is a 404, as everywhere else:
+    a tablet never learns whether another compound's ids exist.
+    """
+    if exc.status == 404:
+        raise exc
     return render_template("gate/_problem.html", message=str(exc.message), field=exc.field)
 
 
@@ -203,6 +210,15 @@ def override(event_id: int):
     """The guard allows (with a reason) or denies a referred scan."""
     try:
         event = gate.override(g.gate, current_user, event_id, request.form.to_dict())
+    except Invalid as exc:
+        db.session.rollback()
+        # A missing note: the CHECK screen stays, with the message and the chosen reason, so the
+        # guard can complete it (the problem screen would lose the form and the person's scan).
+        message = _("Note (required for other)") if exc.field == "note" else str(exc.message)
+        return render_result(
+            scan_service.replay(event_id), override_error=message,
+            override_form=request.form.to_dict(),
+        )
     except ServiceError as exc:
         db.session.rollback()
         return render_problem(exc)
@@ -329,8 +345,6 @@ def checkout(visit_id: int):
         visitors.check_out(g.gate, current_user, visit_id)
     except ServiceError as exc:
         db.session.rollback()
-        if exc.status == 404:
-            raise
         return render_problem(exc)
     response = make_response("", 200)
     response.headers["HX-Trigger"] = "scanned"

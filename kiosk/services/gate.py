@@ -119,8 +119,12 @@ def override(ctx: GateContext, guard: User, event_id: int, data: dict) -> Access
     if already is not None:
         raise Conflict(_l("This scan has been decided already."), code="already_decided")
     decision = validate.choice(data, "decision", ("allow", "deny"))
-    reason_code = validate.choice(data, "reason", OVERRIDE_REASONS, required=decision == "allow")
-    text = validate.text(data, "note", 200, required=decision == "allow" and reason_code == "other")
+    # The reasons are reasons to allow: a denial keeps only its note (the form always sends the
+    # select's value, which must not be shown to the office as the reason for a denial).
+    reason_code = (
+        validate.choice(data, "reason", OVERRIDE_REASONS) if decision == "allow" else None
+    )
+    text = validate.text(data, "note", 200, required=reason_code == "other")
     note = " ".join(x for x in (reason_code, text) if x) or None
     child = AccessEvent(
         occurred_at=utcnow(), gate_id=event.gate_id, device_id=ctx.device_id, user_id=guard.id,
@@ -265,6 +269,7 @@ class RecentDecision:
     override: bool
     manual: bool
     guard: str | None
+    has_pass: bool = False  # a second reading needs the pass (visitors have none)
 
 
 def recent(ctx: GateContext, limit: int = 10) -> list[RecentDecision]:
@@ -273,7 +278,7 @@ def recent(ctx: GateContext, limit: int = 10) -> list[RecentDecision]:
         select(
             AccessEvent.id, AccessEvent.occurred_at, AccessEvent.direction, AccessEvent.decision,
             AccessEvent.reasons, Resident.name, Visit.name, AccessEvent.override,
-            AccessEvent.manual, User.username,
+            AccessEvent.manual, User.username, AccessEvent.pass_id,
         )
         .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
         .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
@@ -285,7 +290,7 @@ def recent(ctx: GateContext, limit: int = 10) -> list[RecentDecision]:
     return [
         RecentDecision(
             r[0], r[1], r[2], r[3], tuple(r[4].split()) if r[4] else (),
-            mask_name(r[5] or r[6] or ""), r[7], r[8], r[9],
+            mask_name(r[5] or r[6] or ""), r[7], r[8], r[9], r[10] is not None,
         )
         for r in rows
     ]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 
 from ..domain.visitors import VisitorPolicy
 from ..extensions import db
-from ..models import AccessEvent, Alert, Compound, Device, Gate, User, utcnow
+from ..models import AccessEvent, Alert, Community, Compound, Device, Gate, User, utcnow
 from . import audit, scope
 from .errors import Invalid, NotFound
 
@@ -85,6 +85,19 @@ def gates_with_devices(actor: User):
     for d in devices:
         by_gate.setdefault(d.gate_id, []).append(d)
     return [(g, compound_name, by_gate.get(g.id, [])) for g, compound_name in gates]
+
+
+def communities(actor: User) -> list[tuple[int, str]]:
+    """(id, name) of the communities the actor reaches."""
+    scope.require_role(actor, scope.MANAGERS)
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Community.id, Community.name)
+            .where(Community.id.in_(scope.community_ids(actor)))
+            .order_by(Community.name)
+        )
+    ]
 
 
 def compounds(actor: User) -> list[Compound]:

@@ -10,23 +10,51 @@ from flask_babel import lazy_gettext as _l
 from ..domain.decision import temperature_is_plausible
 from .errors import Invalid
 
+# Field names as people read them; the API still reports the machine name in ``error.field``.
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "phone": _l("Phone"),
+    "unit": _l("Unit"),
+    "room": _l("Room"),
+    "reason": _l("Reason"),
+    "note": _l("Note"),
+    "purpose": _l("Purpose"),
+    "health_code": _l("Health code colour"),
+    "level": _l("Level"),
+    "since": _l("Since"),
+    "decision": _l("Decision"),
+    "id_number": _l("ID number"),
+    "observation_until": _l("Observation until"),
+    "observation_reason": _l("Observation reason"),
+    "valid_from": _l("Valid from"),
+    "valid_until": _l("Valid until"),
+    "taken_at": _l("Test taken at"),
+    "result": _l("Test result"),
+    "seal_state": _l("Seal state"),
+    "kind": _l("Kind"),
+}
+
+
+def label(field: str):
+    return FIELD_LABELS.get(field, field)
+
 
 def text(data: dict, field: str, max_len: int = 100, required: bool = True) -> str | None:
     value = data.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Invalid(_l("%(field)s: this field is required.", field=field), field=field)
+            raise Invalid(_l("%(field)s: this field is required.", field=label(field)), field=field)
         return None
     if not isinstance(value, str):
-        raise Invalid(_l("%(field)s: must be text.", field=field), field=field)
+        raise Invalid(_l("%(field)s: must be text.", field=label(field)), field=field)
     value = " ".join(value.split())
     if len(value) > max_len:
         raise Invalid(
-            _l("%(field)s: at most %(n)d characters.", field=field, n=max_len), field=field
+            _l("%(field)s: at most %(n)d characters.", field=label(field), n=max_len), field=field
         )
     if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         # Lone surrogates (JSON "\ud800") cannot be stored as UTF-8.
-        raise Invalid(_l("%(field)s: contains control characters.", field=field), field=field)
+        raise Invalid(_l("%(field)s: contains control characters.", field=label(field)), field=field)
     return value
 
 
@@ -36,7 +64,7 @@ def choice(data: dict, field: str, options: tuple[str, ...], required: bool = Tr
         return None
     if value not in options:
         raise Invalid(
-            _l("%(field)s: must be one of %(options)s.", field=field, options=", ".join(options)),
+            _l("%(field)s: must be one of %(options)s.", field=label(field), options=", ".join(options)),
             field=field,
         )
     return value
@@ -45,7 +73,7 @@ def choice(data: dict, field: str, options: tuple[str, ...], required: bool = Tr
 def boolean(data: dict, field: str) -> bool:
     value = data.get(field)
     if not isinstance(value, bool):
-        raise Invalid(_l("%(field)s: must be true or false.", field=field), field=field)
+        raise Invalid(_l("%(field)s: must be true or false.", field=label(field)), field=field)
     return value
 
 
@@ -57,7 +85,7 @@ def integer(
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise Invalid(
-            _l("%(field)s: must be a whole number from %(lo)d to %(hi)d.", field=field, lo=lo, hi=hi),
+            _l("%(field)s: must be a whole number from %(lo)d to %(hi)d.", field=label(field), lo=lo, hi=hi),
             field=field,
         )
     return value
@@ -68,18 +96,18 @@ def moment(data: dict, field: str, tz: tzinfo, required: bool = True) -> datetim
     value = data.get(field)
     if value is None:
         if required:
-            raise Invalid(_l("%(field)s: this field is required.", field=field), field=field)
+            raise Invalid(_l("%(field)s: this field is required.", field=label(field)), field=field)
         return None
     if not isinstance(value, str) or len(value) > 40:
-        raise Invalid(_l("%(field)s: must be an ISO 8601 time.", field=field), field=field)
+        raise Invalid(_l("%(field)s: must be an ISO 8601 time.", field=label(field)), field=field)
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(_l("%(field)s: must be an ISO 8601 time.", field=field), field=field) from None
+        raise Invalid(_l("%(field)s: must be an ISO 8601 time.", field=label(field)), field=field) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     if not 2000 <= parsed.year <= 2100:
-        raise Invalid(_l("%(field)s: the year is out of range.", field=field), field=field)
+        raise Invalid(_l("%(field)s: the year is out of range.", field=label(field)), field=field)
     return parsed.astimezone(timezone.utc)
 
 

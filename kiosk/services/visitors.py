@@ -71,6 +71,9 @@ def create_risk_area(actor: User, data: dict, tz) -> RiskArea:
             raise Invalid(_l("community_id: no such community."), field="community_id")
     else:
         community_id = actor.community_id
+        if data.get("community_id") is not None and data.get("community_id") != community_id:
+            # Naming another community must not silently declare the area in the caller's own.
+            raise Invalid(_l("community_id: no such community."), field="community_id")
     area = RiskArea(
         community_id=community_id,
         name=validate.text(data, "name", 100),
@@ -88,7 +91,8 @@ def create_risk_area(actor: User, data: dict, tz) -> RiskArea:
 
 def delete_risk_area(actor: User, area_id: int) -> None:
     scope.require_role(actor, scope.MANAGERS)
-    area = db.session.get(RiskArea, area_id)
+    # An id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
+    area = db.session.get(RiskArea, area_id) if area_id <= scope.MAX_ID else None
     if area is None or area.deleted_at is not None or not scope.in_scope(actor, area.community_id):
         raise NotFound()
     area.deleted_at = utcnow()

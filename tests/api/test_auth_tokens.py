@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from kiosk.extensions import db
 from kiosk.models import ApiToken, User, utcnow
 from kiosk.services import security
-
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -40,37 +39,32 @@ def test_right_password_gives_a_token_that_works(world, api):
     assert r.status_code == 200 and r.get_json()["items"] == []
 
 
-def test_each_sign_in_gets_its_own_token(world, api):
-    a = api.post("/api/v1/tokens", json={"username": "street", "password": PASSWORD}).get_json()
-    b = api.post("/api/v1/tokens", json={"username": "street", "password": PASSWORD}).get_json()
-    assert a["token"] != b["token"] and a["role"] == "street"
-
-
 def test_wrong_password_is_401_without_token(world, api):
-    r = api.post("/api/v1/tokens", json={"username": "office_a", "password": PASSWORD + "x"})
+    r = api.post(
+        "/api/v1/tokens", json={"username": "office_a", "password": PASSWORD + "x"}, lang="en"
+    )
     err = error_of(r, 401, "bad_credentials")
+    assert err["message"] == "Wrong username or password."
     assert "token" not in r.get_json()
     assert r.headers.get("WWW-Authenticate") == "Bearer"
-    assert err["message"]
+    # An unknown user gets the very same answer, so usernames cannot be probed.
+    unknown = api.post(
+        "/api/v1/tokens", json={"username": "nobody", "password": PASSWORD}, lang="en"
+    )
+    assert error_of(unknown, 401, "bad_credentials") == err
+    # zh-CN by default (its wording is the translators' business): some message is given.
+    r = api.post("/api/v1/tokens", json={"username": "office_a", "password": ""})
+    assert error_of(r, 401, "bad_credentials")["message"].strip()
     assert db.session.query(ApiToken).count() == 0
 
 
-def test_unknown_user_looks_like_wrong_password(world, api):
-    wrong = api.post("/api/v1/tokens", json={"username": "office_a", "password": "nope-nope"})
-    unknown = api.post("/api/v1/tokens", json={"username": "nobody", "password": "nope-nope"})
-    assert error_of(unknown, 401, "bad_credentials") == error_of(wrong, 401, "bad_credentials")
-
-
-def test_english_message_on_request(world, api):
-    r = api.post(
-        "/api/v1/tokens", json={"username": "nobody", "password": "x"}, lang="en"
-    )
-    assert error_of(r, 401)["message"] == "Wrong username or password."
-
-
 def test_non_json_body_is_400(world, api):
-    r = api.raw("POST", "/api/v1/tokens", "username=office_a&password=x",
-                content_type="application/x-www-form-urlencoded")
+    r = api.raw(
+        "POST",
+        "/api/v1/tokens",
+        "username=office_a&password=x",
+        content_type="application/x-www-form-urlencoded",
+    )
     error_of(r, 400, "bad_json")
     r = api.raw("POST", "/api/v1/tokens", "{not json")
     error_of(r, 400, "bad_json")
@@ -100,12 +94,10 @@ def test_inactive_user_cannot_sign_in(world, api):
     db.session.commit()
     r = api.post("/api/v1/tokens", json={"username": "office_a", "password": PASSWORD})
     error_of(r, 401, "bad_credentials")
-
-
-def test_token_of_a_user_deactivated_later_stops_working(world, api):
-    token = factories.api_token(world.a.office)
+    # A token issued before the user was deactivated stops working too.
+    token = factories.api_token(world.street_user)
     assert api.bearer(token).get("/api/v1/events").status_code == 200
-    db.session.get(User, world.a.office.id).active = False
+    db.session.get(User, world.street_user.id).active = False
     db.session.commit()
     error_of(api.get("/api/v1/events"), 401, "bad_token")
 
@@ -120,11 +112,20 @@ def test_expired_token_is_rejected(world, api):
     error_of(api.post("/api/v1/compounds", json={"name": "新小区"}), 401, "bad_token")
 
 
-def test_malformed_authorization_headers_are_401(world, api):
-    for header in ("", "Bearer", "Bearer ", "Basic b2ZmaWNlX2E6eA==", "Bearer " + "x" * 300,
-                   "Token abc", "bearer not-a-token"):
+def test_malformed_authorization_headers_are_401_and_health_needs_none(world, api, client):
+    for header in (
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic b2ZmaWNlX2E6eA==",
+        "Bearer " + "x" * 300,
+        "Token abc",
+        "bearer not-a-token",
+    ):
         r = api.client.get("/api/v1/events", headers={"Authorization": header} if header else {})
         error_of(r, 401)
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.get_json() == {"status": "ok"}
 
 
 def test_rate_limit_gives_429_with_json_error(world, api, app):
@@ -140,8 +141,3 @@ def test_rate_limit_gives_429_with_json_error(world, api, app):
     # Other routes are not limited by it.
     token = factories.api_token(world.a.office)
     assert api.bearer(token).get("/api/v1/events").status_code == 200
-
-
-def test_healthz(client):
-    r = client.get("/healthz")
-    assert r.status_code == 200 and r.get_json() == {"status": "ok"}

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
-from . import dashboard, devices, guards, risk_areas, compounds  # noqa: E402, F401
+from . import compounds, dashboard, devices, guards, risk_areas  # noqa: E402, F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_login import current_user
 
+from ...services import office as office_service
 from ...services import visitors
 from ...services.errors import ServiceError
 from ..helpers import role_required
@@ -12,7 +13,12 @@ from . import bp
 
 
 def _page(**extra):
-    return render_template("office/risk_areas.html", areas=visitors.list_risk_areas(current_user), **extra)
+    return render_template(
+        "office/risk_areas.html",
+        areas=visitors.list_risk_areas(current_user),
+        communities=office_service.communities(current_user) if current_user.role == "street" else [],
+        **extra,
+    )
 
 
 @bp.get("/risk-areas")
@@ -27,8 +33,11 @@ def risk_areas():
 def add_risk_area():
     """Add a risk area; a bad field re-renders the form with the message."""
     form = request.form.to_dict()
+    data = dict(form)
+    if str(data.get("community_id", "")).isdigit():
+        data["community_id"] = int(data["community_id"])  # street users choose the community
     try:
-        visitors.create_risk_area(current_user, form, current_app.config["TZ"])
+        visitors.create_risk_area(current_user, data, current_app.config["TZ"])
     except ServiceError as exc:
         return _page(form=form, error=str(exc.message))
     return _page(form={})

@@ -32,6 +32,8 @@
   let clearTimer = null;
   let retryTimer = null;
   let sending = false;
+  const SLOW_MS = 1000; // no answer yet after this: say so, rather than show nothing
+  const SEND_TIMEOUT_MS = 8000; // a request that hangs is given up and kept, like a refused one
 
   // --- direction ---------------------------------------------------------------------------
   function showDirection() {
@@ -232,18 +234,28 @@
   }
   async function send(item) {
     const body = new URLSearchParams(item.fields);
-    const response = await fetch(item.url, {
-      method: "POST",
-      body: body,
-      headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
-      credentials: "same-origin",
-    });
-    if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
-    if (response.status === 401) {
-      window.location.href = response.headers.get("HX-Redirect") || window.location.href;
-      return null;
+    // Without a time limit a server that accepts but never answers (or a network that drops the
+    // packets) would hold the queue for minutes with nothing on the screen. Sending again with
+    // the same request id is safe: the server answers a repeated id with its first decision.
+    const controller = typeof AbortController === "function" ? new AbortController() : null;
+    const timeout = controller ? setTimeout(() => controller.abort(), SEND_TIMEOUT_MS) : 0;
+    try {
+      const response = await fetch(item.url, {
+        method: "POST",
+        body: body,
+        headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+        credentials: "same-origin",
+        signal: controller ? controller.signal : undefined,
+      });
+      if (response.status >= 500 || response.status === 0) throw new Error("server " + response.status);
+      if (response.status === 401) {
+        window.location.href = response.headers.get("HX-Redirect") || window.location.href;
+        return null;
+      }
+      return await response.text();
+    } finally {
+      clearTimeout(timeout);
     }
-    return response.text();
   }
   function post(url, fields) {
     const queue = loadQueue();
@@ -252,9 +264,15 @@
     flush(true);
   }
   async function flush(fromUser) {
-    if (sending) return;
+    if (sending) {
+      // An earlier scan is still on its way; this one is sent after it. Until then the guard
+      // sees that it is waiting (the screen was cleared for it), not an empty screen.
+      if (fromUser) showPending();
+      return;
+    }
     sending = true;
     clearTimeout(retryTimer);
+    const slowTimer = fromUser ? setTimeout(showPending, SLOW_MS) : 0;
     let queue = loadQueue();
     try {
       while (queue.length) {
@@ -272,20 +290,41 @@
         saveQueue(queue);
         showOffline(false);
         if (html !== null && !queue.length) {
-          showResult(html);
+          clearTimeout(slowTimer);
+          showResult(asResult(html));
           if (!fromUser) markDelivered();
         }
       }
     } finally {
+      clearTimeout(slowTimer);
       sending = false;
     }
+  }
+  // An answer that is not a gate fragment (an error page: the session was lost, too many
+  // requests...) is shown as "not decided" with its message, never injected whole into the
+  // overlay, where it would cover the page and stay.
+  function asResult(html) {
+    if (/\bdata-decision=/.test(html)) return html;
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const found = doc.querySelector("main [role=alert], main .error");
+    const box = document.createElement("div");
+    box.className = "result result-problem";
+    box.dataset.decision = "problem";
+    box.setAttribute("role", "alert");
+    box.innerHTML =
+      '<div class="verdict">' + text("msg-not-decided") + '</div><p class="reasons"></p>' +
+      '<button type="button" class="button big" data-action="dismiss">' + (text("msg-ok") || "OK") +
+      "</button>";
+    box.querySelector(".reasons").textContent = found ? found.textContent.trim() : "";
+    return box.outerHTML;
   }
   function showPending() {
     clearTimeout(clearTimer);
     resultBox.innerHTML =
       '<div class="result result-pending" data-decision="pending" role="alert">' +
       '<div class="verdict">…</div><p class="reasons">' + text("msg-pending") + "</p>" +
-      '<button type="button" class="button dismiss" data-action="dismiss">OK</button></div>';
+      '<button type="button" class="button dismiss" data-action="dismiss">' + (text("msg-ok") || "OK") +
+      "</button></div>";
   }
   function markDelivered() {
     const result = resultBox.querySelector("[data-decision]");

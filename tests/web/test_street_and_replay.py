@@ -1,0 +1,46 @@
+"""Street users on the office pages, and the guard's screen for a repeated visitor request."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.models import RiskArea
+
+from .conftest import Browser, attr
+
+
+def test_street_user_chooses_the_community_of_a_new_risk_area(app, world):
+    street = Browser(app).sign_in(world.street_user)
+    page = street.get("/office/risk-areas")
+    assert page.status_code == 200
+    assert world.a.community.name in page.text and world.b.community.name in page.text
+    r = street.post(
+        "/office/risk-areas",
+        {"community_id": str(world.b.community.id), "name": "新发地市场", "level": "high", "since": "2020-05-30"},
+    )
+    assert r.status_code == 200 and "新发地市场" in r.text
+    area = db.session.scalars(select(RiskArea)).one()
+    assert area.community_id == world.b.community.id
+
+
+def test_office_user_sees_no_community_chooser(app, world):
+    page = Browser(app).sign_in(world.a.office).get("/office/risk-areas")
+    assert 'name="community_id"' not in page.text
+
+
+def test_a_repeated_visitor_request_still_shows_the_masked_name(app, world):
+    tablet = Browser(app, world.a.device_token).sign_in(world.a.guard)
+    form = {
+        "name": "李小龙",
+        "phone": "13800001234",
+        "host_household_id": str(world.a.household.id),
+        "purpose": "delivery",
+        "health_code": "green",
+        "temperature": "36.4",
+        "request_id": "visit-1",
+    }
+    first = tablet.post("/gate/visitors", form, htmx=True)
+    again = tablet.post("/gate/visitors", form, htmx=True)
+    assert attr(first, "data-event-id") == attr(again, "data-event-id")
+    assert "李**" in again.text and "李小龙" not in again.text
