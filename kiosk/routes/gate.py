@@ -197,6 +197,7 @@ def scan():
             form.get("temperature"),
             form.get("request_id"),
             guard_id=current_user.id,
+            code_seen_at=scan_service.clean_seen_at(form.get("scanned_at")),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -324,7 +325,10 @@ def register_visitor():
     response = render_result(result)
     response.headers["HX-Retarget"] = "#result"
     response.headers["HX-Reswap"] = "innerHTML"
-    response.headers["HX-Trigger"] = "scanned, closePanel"
+    # Close the sheet only after htmx has moved the answer into #result (the sheet is the
+    # request's source element; removing it first breaks the retarget).
+    response.headers.pop("HX-Trigger", None)
+    response.headers["HX-Trigger-After-Swap"] = "closePanel"
     return response
 
 

@@ -9,7 +9,7 @@ One INSERT logs the event. Core statements, not ORM objects: see docs/performanc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, insert, select
@@ -137,6 +137,21 @@ def clean_request_id(value: object) -> str | None:
     return value
 
 
+SEEN_AT_MAX_AGE = timedelta(minutes=15)
+
+
+def clean_seen_at(value: object, now: datetime | None = None) -> datetime | None:
+    """A tablet's reading time (Unix milliseconds), kept only if it is within the last 15 minutes:
+    long enough to bridge an outage, too short to make an old screenshot useful."""
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 15:
+        return None
+    now = now or utcnow()
+    seen = datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    if not now - SEEN_AT_MAX_AGE <= seen <= now + timedelta(seconds=5):
+        return None
+    return min(seen, now)
+
+
 def clean_direction(value: object) -> Direction:
     if value not in ("in", "out"):
         raise Invalid(_l("direction: must be in or out."), field="direction")
@@ -151,16 +166,25 @@ def scan(
     request_id: object = None,
     guard_id: int | None = None,
     now: datetime | None = None,
+    code_seen_at: datetime | None = None,
 ) -> ScanResult:
-    """Decide and log one scan. A repeated request id returns the first answer, logging nothing."""
+    """Decide and log one scan. A repeated request id returns the first answer, logging nothing.
+
+    ``code_seen_at``: when an enrolled tablet read the code, for a scan it had to queue while the
+    server was unreachable; the rotating code is checked against that moment (see
+    ``clean_seen_at`` for the bounds), everything else against now.
+    """
     dir_ = clean_direction(direction)
     temp = validate.temperature(temperature)
     rid = clean_request_id(request_id)
     now = now or utcnow()
     cfg = current_app.config
-    verified = passcodes.verify(
-        cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"]
-    )
+    verified = passcodes.verify(cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"])
+    if verified is None and code_seen_at is not None and code_seen_at < now:
+        # Checked at now first, so a tablet whose clock is off never spoils a live scan.
+        verified = passcodes.verify(
+            cfg["PASS_KEYRING"], code, code_seen_at.timestamp(), cfg["PASS_STEP_SECONDS"]
+        )
     # A signed id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
     pass_id = verified.pass_id if verified is not None and verified.pass_id <= 2**31 - 1 else None
     if verified is not None and verified.form == passcodes.VISITOR and pass_id is not None:

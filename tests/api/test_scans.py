@@ -431,4 +431,4 @@ def test_reason_messages_follow_accept_language(world, gate_a):
     assert body["reasons"][0]["code"] == "invalid_code"
     assert isinstance(body["reasons"][0]["message"], str) and body["reasons"][0]["message"].strip()
     err = error(gate_a.scan("garbage", direction="up", lang="en"), 422, field="direction")
-    assert err["message"] == "direction: must be in or out."
+    assert "must be in or out" in err["message"]

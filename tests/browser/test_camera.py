@@ -20,7 +20,10 @@ from .. import factories
 from ._gate import events, fresh_rate_limits, result  # noqa: F401
 from .conftest import CHROMIUM, CHROMIUM_ARGS, enrol_and_sign_in, new_page, screenshot
 
-HELD_SECONDS = 5  # watched this long after the result has cleared (the repeat window is 4 s)
+# Watched this long after the result has cleared itself (4 s after the decision): a code still
+# in view would be sent again at the first frame once the gate is free, if the repeat window
+# (4 s, sliding while the code stays in view) did not hold it back.
+HELD_SECONDS = 2.5
 
 
 def _camera_file(text: str, folder) -> str:
@@ -128,13 +131,14 @@ def test_a_paper_pass_held_up_to_the_camera_is_decided_once(camera_browser, live
 
         # The code stays in view: the result clears itself and the same code is not sent again.
         decodes_before = page.evaluate("window.kioskCamera.decodeCount()")
-        page.locator("#result [data-decision]").wait_for(state="detached", timeout=8000)
+        first = page.locator(f"#result [data-event-id='{shown['eventId']}']")
+        first.wait_for(state="detached", timeout=8000)
         deadline = time.monotonic() + HELD_SECONDS
         while time.monotonic() < deadline:
-            assert len(_events(in_app)) == 1
+            assert len(_events(in_app)) == 1, "the code held in view was sent again"
             time.sleep(0.25)
         # ...while the camera was reading it all along (it did not just stop looking).
-        assert page.evaluate("window.kioskCamera.decodeCount()") > decodes_before + 10
+        assert page.evaluate("window.kioskCamera.decodeCount()") > decodes_before + 5
         assert page.locator("#result [data-decision]").count() == 0
         screenshot(page, "gate-camera-held-no-repeat-zh")
 

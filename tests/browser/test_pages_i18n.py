@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect as _expect
 from sqlalchemy import select
 
 from kiosk.extensions import db, limiter
@@ -20,6 +20,11 @@ from kiosk.services.passes import code_for
 
 from .. import factories
 from .conftest import PIN, new_page, screenshot
+
+# This file's own expect(), as patient as the page's actions (10 s, conftest.new_page): the
+# default 5 s is short for a shared two-core machine. The global default is left alone.
+expect = type(_expect)()
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(autouse=True)

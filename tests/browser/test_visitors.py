@@ -9,13 +9,18 @@ import io
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect as _expect
 from sqlalchemy import select
 
 from kiosk.extensions import db, limiter
 from kiosk.models import AccessEvent, RiskArea, Visit, utcnow
 
 from .conftest import enrol_and_sign_in, new_page, screenshot
+
+# This file's own expect(), as patient as the page's actions (10 s, conftest.new_page): the
+# default 5 s is short for a shared two-core machine. The global default is left alone.
+expect = type(_expect)()
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(autouse=True)

@@ -204,7 +204,7 @@ def test_allow_needs_a_reason_and_other_needs_a_note(sqlite_app, sworld, stablet
     )
     # The CHECK screen stays, with the message, so the guard can complete it.
     assert decision_of(r) == ("refer", ["already_inside"])
-    assert re.search(r'<p class="error" role="alert">reason: must be one of [^<]+</p>', r.text)
+    assert re.search(r'<p class="error" role="alert">Reason: must be one of [^<]+</p>', r.text)
     r = stablet.post(
         f"/gate/events/{event_id}/override",
         {"decision": "allow", "reason": "other", "note": " "},

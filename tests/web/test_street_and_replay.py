@@ -44,3 +44,32 @@ def test_a_repeated_visitor_request_still_shows_the_masked_name(app, world):
     again = tablet.post("/gate/visitors", form, htmx=True)
     assert attr(first, "data-event-id") == attr(again, "data-event-id")
     assert "李**" in again.text and "李小龙" not in again.text
+
+
+def test_a_phone_code_queued_during_an_outage_is_judged_by_when_it_was_read(app, world):
+    """A tablet that could not reach the server sends the scan later with the reading time."""
+    import time
+
+    from kiosk.services.passes import code_for
+
+    tablet = Browser(app, world.a.device_token).sign_in(world.a.guard)
+    read_at = time.time() - 5 * 60  # the code was shown five minutes ago, then the network failed
+    old_code = code_for(world.a.pass_, read_at)
+    late = tablet.scan(old_code, request_id="late-1")
+    assert attr(late, "data-decision") == "deny" and attr(late, "data-reasons") == "invalid_code"
+    queued = tablet.post(
+        "/gate/scan",
+        {"code": old_code, "direction": "in", "temperature": "36.5", "request_id": "late-2",
+         "scanned_at": str(int(read_at * 1000))},
+        htmx=True,
+    )
+    assert attr(queued, "data-decision") == "allow"
+    # An hour-old reading is outside the bound: a screenshot stays useless.
+    hour_ago = time.time() - 3600
+    stale = tablet.post(
+        "/gate/scan",
+        {"code": code_for(world.a.pass_, hour_ago), "direction": "out", "request_id": "late-3",
+         "scanned_at": str(int(hour_ago * 1000))},
+        htmx=True,
+    )
+    assert attr(stale, "data-reasons") == "invalid_code"

@@ -207,7 +207,9 @@
     if (!keypad.hidden) return;
     clearResult();
     closeSheet();
-    const fields = { code: code, direction: direction, request_id: newId() };
+    // scanned_at: the moment the code was read, so a scan queued during an outage is judged by
+    // when it was shown, not by when the connection came back (the server bounds it).
+    const fields = { code: code, direction: direction, request_id: newId(), scanned_at: String(Date.now()) };
     const visitorCode = /^K1V:/i.test(code);
     if (direction === "in" && (temperatureRequired || visitorCode)) {
       askTemperature((temp) => post(scanUrl, Object.assign(fields, { temperature: temp })));
