@@ -209,7 +209,7 @@ def test_a_risk_area_with_a_problem_is_shown_with_the_message(sqlite_app, sworld
         ({"name": "新发地", "level": "high", "since": "2099-01-01"}, "起始日期不能是将来的时间。"),
         (
             {"name": "新发地", "level": "high", "since": "June 10"},
-            "since：必须是 ISO 8601 格式的时间。",
+            "起始日期：必须是 ISO 8601 格式的时间。",
         ),
     ]
     for form, message in cases:
