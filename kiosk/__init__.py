@@ -46,7 +46,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.setdefault(
             # No pre-ping: it costs a round trip per request; recycle instead, and /healthz
             # tells the load balancer when the database is gone.
-            "SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800},
         )
     try:
         app.config["PASS_KEYRING"] = PassKeys.parse(app.config["PASS_KEYS"])
@@ -55,7 +56,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
     try:
         app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
     except Exception as exc:  # ZoneInfoNotFoundError or a bad key
-        raise cfg.ConfigError(f"TIMEZONE {app.config['TIMEZONE']!r} is not a known time zone") from exc
+        raise cfg.ConfigError(
+            f"TIMEZONE {app.config['TIMEZONE']!r} is not a known time zone"
+        ) from exc
 
 
 def engine_url(url: str) -> str:

@@ -37,7 +37,9 @@ def init_db():
 @click.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--community", "community_name", help="Community name; created under a default street if new.")
+@click.option(
+    "--community", "community_name", help="Community name; created under a default street if new."
+)
 @click.option("--household-id", type=int, help="For --role resident.")
 @click.option("--password", help="Without it, a password is generated and printed.")
 def create_user(username, role, community_name, household_id, password):
@@ -66,10 +68,14 @@ def demo_data():
         click.echo("Demo data loaded.")
     else:
         click.echo("Demo data is there already.")
-    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}; gate tablet PIN of guard and office: {DEMO_PIN}):")
+    click.echo(
+        f"Demo logins (password for all: {DEMO_PASSWORD}; gate tablet PIN of guard and office: {DEMO_PIN}):"
+    )
     for user in db.session.scalars(select(User).order_by(User.id)):
         click.echo(f"  {user.username:<10} {user.role}")
-    click.echo("Enrol a gate tablet: sign in as office, open /office/devices, add a tablet, and enter")
+    click.echo(
+        "Enrol a gate tablet: sign in as office, open /office/devices, add a tablet, and enter"
+    )
     click.echo("its code at /gate/enrol on the tablet. Visitor posters: /office/compounds.")
 
 
@@ -120,4 +126,3 @@ def _load_demo() -> None:
     observed.observation_until = utcnow() + timedelta(days=14)
     observed.observation_reason = "6月1日后去过新发地市场"
     db.session.commit()
-

@@ -159,8 +159,12 @@ def event(gate: Gate, occurred_at, direction: str = "in", decision: str = "allow
     from kiosk.models import AccessEvent
 
     e = AccessEvent(
-        occurred_at=occurred_at, gate_id=gate.id, direction=direction, decision=decision,
-        reasons=kw.pop("reasons", ""), **kw,
+        occurred_at=occurred_at,
+        gate_id=gate.id,
+        direction=direction,
+        decision=decision,
+        reasons=kw.pop("reasons", ""),
+        **kw,
     )
     db.session.add(e)
     db.session.flush()

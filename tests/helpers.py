@@ -10,13 +10,13 @@ class ApiClient:
         self.client = client
         self.headers: dict[str, str] = {}
 
-    def login(self, username: str, password: str = PASSWORD) -> "ApiClient":
+    def login(self, username: str, password: str = PASSWORD) -> ApiClient:
         r = self.client.post("/api/v1/tokens", json={"username": username, "password": password})
         assert r.status_code == 201, r.get_json()
         self.headers = {"Authorization": "Bearer " + r.get_json()["token"]}
         return self
 
-    def as_device(self, token: str) -> "ApiClient":
+    def as_device(self, token: str) -> ApiClient:
         self.headers = {"Authorization": "Bearer " + token}
         return self
 
@@ -45,7 +45,7 @@ class ApiClient:
 
     # --- Added for the API tests -----------------------------------------------------------
 
-    def bearer(self, token: str | None) -> "ApiClient":
+    def bearer(self, token: str | None) -> ApiClient:
         """Use this bearer token (staff or device); None sends no Authorization header."""
         self.headers = {} if token is None else {"Authorization": "Bearer " + token}
         return self

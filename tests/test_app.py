@@ -100,14 +100,18 @@ def test_cli_demo_data_loads_once_and_prints_logins(runner):
 
 
 def test_cli_create_user_generates_a_password_and_creates_the_community(runner):
-    result = runner.invoke(args=["create-user", "wang", "--role", "office", "--community", "新社区"])
+    result = runner.invoke(
+        args=["create-user", "wang", "--role", "office", "--community", "新社区"]
+    )
     assert result.exit_code == 0, result.output
     password = re.search(r"Password: (\S+)", result.output).group(1)
     user = db.session.scalar(select(User).where(User.username == "wang"))
     assert user.community_id is not None and password not in user.password_hash
     dup = runner.invoke(args=["create-user", "wang", "--role", "office", "--community", "新社区"])
     assert dup.exit_code != 0
-    nocomm = runner.invoke(args=["create-user", "li", "--role", "guard", "--password", "longenough1"])
+    nocomm = runner.invoke(
+        args=["create-user", "li", "--role", "guard", "--password", "longenough1"]
+    )
     assert nocomm.exit_code != 0
 
 

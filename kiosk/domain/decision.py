@@ -161,7 +161,9 @@ def _exemption_reasons(f: ScanFacts, p: PassFacts) -> tuple[list[str], bool]:
     else:
         if p.allowed_returns >= 1 or (p.allowed_exits == 0 and not in_window):
             # Spent, or an entry with an exemption that was never used to leave.
-            reasons.append("exemption_used" if p.allowed_returns >= 1 else "exemption_outside_window")
+            reasons.append(
+                "exemption_used" if p.allowed_returns >= 1 else "exemption_outside_window"
+            )
         # A late return is the one case where the window does not bar the way home: the
         # holder left legitimately and the seal still applies to everyone else.
     return reasons, not reasons

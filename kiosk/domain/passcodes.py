@@ -18,8 +18,9 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 MAX_CODE_LENGTH = 64
 TAG_CHARS = 20  # 100 bits of base32
@@ -48,7 +49,7 @@ class PassKeys:
     keys: Mapping[str, bytes]
 
     @classmethod
-    def parse(cls, spec: str) -> "PassKeys":
+    def parse(cls, spec: str) -> PassKeys:
         """Parse ``"KID:secret,KID2:secret2"``; the first key signs, all of them verify."""
         keys: dict[str, bytes] = {}
         first = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .decision import DEFAULT_FEVER_THRESHOLD, Decision, N_, Outcome, SealState
+from .decision import DEFAULT_FEVER_THRESHOLD, N_, Decision, Outcome, SealState
 
 
 class VisitorPolicy(StrEnum):

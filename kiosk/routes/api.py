@@ -233,7 +233,9 @@ def issue_exemption(resident_id: int):
 def record_test(resident_id: int):
     """Record a nucleic-acid test result."""
     t = org.record_test(g.actor, resident_id, body(), tz())
-    return jsonify(id=t.id, resident_id=t.resident_id, taken_at=iso(t.taken_at), result=t.result), 201
+    return jsonify(
+        id=t.id, resident_id=t.resident_id, taken_at=iso(t.taken_at), result=t.result
+    ), 201
 
 
 @bp.post("/gates/<int:gate_id>/devices")
@@ -241,7 +243,9 @@ def record_test(resident_id: int):
 def create_device(gate_id: int):
     """Register a gate device; its token is shown once."""
     device, token = org.create_device(g.actor, gate_id, body())
-    return jsonify(id=device.id, gate_id=device.gate_id, name=device.name, kind=device.kind, token=token), 201
+    return jsonify(
+        id=device.id, gate_id=device.gate_id, name=device.name, kind=device.kind, token=token
+    ), 201
 
 
 @bp.post("/scans")

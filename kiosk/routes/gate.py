@@ -44,7 +44,9 @@ def device_required(view):
         if ctx is None:
             if request.method == "GET" and not request.headers.get("HX-Request"):
                 return redirect(url_for(".enrol"))
-            return render_template("gate/_error.html", message=_("This tablet is not enrolled.")), 401
+            return render_template(
+                "gate/_error.html", message=_("This tablet is not enrolled.")
+            ), 401
         g.gate = ctx
         g.device_token = request.cookies[DEVICE_COOKIE]
         return view(*args, **kwargs)
@@ -67,7 +69,10 @@ def guard_required(view):
             if request.method == "GET" and not request.headers.get("HX-Request"):
                 return redirect(url_for(".login"))
             response = make_response(
-                render_template("gate/_error.html", message=_("Sign in as the guard on duty first.")), 401
+                render_template(
+                    "gate/_error.html", message=_("Sign in as the guard on duty first.")
+                ),
+                401,
             )
             response.headers["HX-Redirect"] = url_for(".login")
             return response
@@ -102,8 +107,12 @@ def enrol():
             logout_user()
             response = redirect(url_for(".login"), code=303)
             response.set_cookie(
-                DEVICE_COOKIE, token, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
-                samesite="Lax", secure=request.is_secure,
+                DEVICE_COOKIE,
+                token,
+                max_age=DEVICE_COOKIE_DAYS * 86400,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure,
             )
             return response
     return render_template("gate/enrol.html", error=error, code=code)
@@ -217,7 +226,8 @@ def override(event_id: int):
         # guard can complete it (the problem screen would lose the form and the person's scan).
         message = _("Note (required for other)") if exc.field == "note" else str(exc.message)
         return render_result(
-            scan_service.replay(event_id), override_error=message,
+            scan_service.replay(event_id),
+            override_error=message,
             override_form=request.form.to_dict(),
         )
     except ServiceError as exc:
@@ -233,7 +243,11 @@ def remeasure(event_id: int):
     """A second temperature reading after a fever, logged against the same scan."""
     try:
         result = gate.remeasure(
-            g.gate, g.device_token, current_user, event_id, request.form.get("temperature"),
+            g.gate,
+            g.device_token,
+            current_user,
+            event_id,
+            request.form.get("temperature"),
             request.form.get("request_id"),
         )
     except ServiceError as exc:
@@ -266,7 +280,11 @@ def lookup():
             if not matches:
                 error = _("Nobody matches. Check the building, unit and the four characters.")
     return fragment_or_page(
-        "gate/_lookup.html", "gate/page.html", buildings=_buildings(), form=form, error=error,
+        "gate/_lookup.html",
+        "gate/page.html",
+        buildings=_buildings(),
+        form=form,
+        error=error,
         matches=matches,
     )
 
@@ -278,8 +296,13 @@ def manual():
     form = request.form
     try:
         result = gate.manual_scan(
-            g.gate, g.device_token, current_user, form.get("resident_id"), form.get("direction"),
-            form.get("temperature"), form.get("request_id"),
+            g.gate,
+            g.device_token,
+            current_user,
+            form.get("resident_id"),
+            form.get("direction"),
+            form.get("temperature"),
+            form.get("request_id"),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -336,9 +359,7 @@ def register_visitor():
 @guard_required
 def visitors_inside():
     """Visitors inside now, each checked out with one tap."""
-    return fragment_or_page(
-        "gate/_visitors.html", "gate/page.html", visits=visitors.inside(g.gate)
-    )
+    return fragment_or_page("gate/_visitors.html", "gate/page.html", visits=visitors.inside(g.gate))
 
 
 @bp.post("/visitors/<int:visit_id>/checkout")

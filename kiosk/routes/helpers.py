@@ -12,7 +12,6 @@ from flask_login import current_user
 from ..domain.people import mask_name
 from ..domain.reasons import reason_message
 
-
 ROLE_LABELS = {
     "street": _l("street office"),
     "office": _l("community office"),

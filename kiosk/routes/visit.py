@@ -33,8 +33,12 @@ def register(slug: str):
             error, field = str(exc.message), exc.field
         else:
             return render_template(
-                "visit/code.html", compound=compound, visit=visit, code=code,
-                qr_svg=qr.svg(code), preview=preview,
+                "visit/code.html",
+                compound=compound,
+                visit=visit,
+                code=code,
+                qr_svg=qr.svg(code),
+                preview=preview,
             )
     return render_template(
         "visit/form.html",

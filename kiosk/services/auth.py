@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ROLES, ApiToken, Community, Compound, Device, Gate, Household, User, utcnow
 from . import security
 from .errors import Invalid, Unauthorized
-from flask_babel import lazy_gettext as _l
 
 
 def authenticate(username: object, password: object) -> User | None:
@@ -94,7 +94,9 @@ def create_user(
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise Invalid(_l("username: 1-64 characters without spaces."), field="username")
     if role not in ROLES:
-        raise Invalid(_l("role: must be one of %(options)s.", options=", ".join(ROLES)), field="role")
+        raise Invalid(
+            _l("role: must be one of %(options)s.", options=", ".join(ROLES)), field="role"
+        )
     if len(password) < 8:
         raise Invalid(_l("password: at least 8 characters."), field="password")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:

@@ -42,7 +42,9 @@ def enrol(code: object) -> tuple[Device, str]:
     """Bind a browser: check and spend the code, give the device a new token for the cookie."""
     clean = normalise_code(code)
     if len(clean) != ENROL_LENGTH:
-        raise Invalid(_l("Enter the %(n)d-character code shown in the office.", n=ENROL_LENGTH), field="code")
+        raise Invalid(
+            _l("Enter the %(n)d-character code shown in the office.", n=ENROL_LENGTH), field="code"
+        )
     device = db.session.scalar(
         select(Device).where(Device.enrol_code_hash == security.token_hash(clean))
     )

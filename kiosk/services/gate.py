@@ -53,8 +53,16 @@ def context(device_token: str | None) -> GateContext | None:
         return None
     row = db.session.execute(
         select(
-            Device.id, Device.name, Gate.id, Gate.name, Gate.is_open, Compound.id, Compound.name,
-            Compound.community_id, Compound.temperature_required, Compound.fever_threshold,
+            Device.id,
+            Device.name,
+            Gate.id,
+            Gate.name,
+            Gate.is_open,
+            Compound.id,
+            Compound.name,
+            Compound.community_id,
+            Compound.temperature_required,
+            Compound.fever_threshold,
             Compound.visitor_policy,
         )
         .join(Gate, Gate.id == Device.gate_id)
@@ -74,7 +82,11 @@ def authenticate_guard(ctx: GateContext, username: object, pin: object) -> User 
         return None
     if not security.check_password(user.pin_hash, pin):
         return None
-    if not user.active or user.role not in ("guard", "office") or user.community_id != ctx.community_id:
+    if (
+        not user.active
+        or user.role not in ("guard", "office")
+        or user.community_id != ctx.community_id
+    ):
         return None
     return user
 
@@ -114,23 +126,34 @@ def override(ctx: GateContext, guard: User, event_id: int, data: dict) -> Access
     if utcnow() - event.occurred_at > timedelta(minutes=10):
         raise Conflict(_l("This scan is too old to decide; scan again."), code="too_old")
     already = db.session.scalar(
-        select(AccessEvent.id).where(AccessEvent.parent_id == event.id, AccessEvent.override.is_(True))
+        select(AccessEvent.id).where(
+            AccessEvent.parent_id == event.id, AccessEvent.override.is_(True)
+        )
     )
     if already is not None:
         raise Conflict(_l("This scan has been decided already."), code="already_decided")
     decision = validate.choice(data, "decision", ("allow", "deny"))
     # The reasons are reasons to allow: a denial keeps only its note (the form always sends the
     # select's value, which must not be shown to the office as the reason for a denial).
-    reason_code = (
-        validate.choice(data, "reason", OVERRIDE_REASONS) if decision == "allow" else None
-    )
+    reason_code = validate.choice(data, "reason", OVERRIDE_REASONS) if decision == "allow" else None
     text = validate.text(data, "note", 200, required=reason_code == "other")
     note = " ".join(x for x in (reason_code, text) if x) or None
     child = AccessEvent(
-        occurred_at=utcnow(), gate_id=event.gate_id, device_id=ctx.device_id, user_id=guard.id,
-        direction=event.direction, pass_id=event.pass_id, resident_id=event.resident_id,
-        visit_id=event.visit_id, temperature=event.temperature, decision=decision,
-        reasons=event.reasons, manual=event.manual, parent_id=event.id, override=True, note=note,
+        occurred_at=utcnow(),
+        gate_id=event.gate_id,
+        device_id=ctx.device_id,
+        user_id=guard.id,
+        direction=event.direction,
+        pass_id=event.pass_id,
+        resident_id=event.resident_id,
+        visit_id=event.visit_id,
+        temperature=event.temperature,
+        decision=decision,
+        reasons=event.reasons,
+        manual=event.manual,
+        parent_id=event.id,
+        override=True,
+        note=note,
     )
     db.session.add(child)
     if event.visit_id is not None:
@@ -140,7 +163,12 @@ def override(ctx: GateContext, guard: User, event_id: int, data: dict) -> Access
         if decision == "allow":
             visit.checked_in_at = child.occurred_at
     audit.record(
-        guard, "scan.override", "access_event", event.id, ctx.community_id, decision=decision,
+        guard,
+        "scan.override",
+        "access_event",
+        event.id,
+        ctx.community_id,
+        decision=decision,
         note=note,
     )
     db.session.commit()
@@ -148,7 +176,11 @@ def override(ctx: GateContext, guard: User, event_id: int, data: dict) -> Access
 
 
 def remeasure(
-    ctx: GateContext, device_token: str, guard: User | None, event_id: int, temperature: object,
+    ctx: GateContext,
+    device_token: str,
+    guard: User | None,
+    event_id: int,
+    temperature: object,
     request_id: object = None,
 ) -> scan.ScanResult:
     """A second reading after a fever: decided again for the same pass, logged against the scan."""
@@ -159,9 +191,16 @@ def remeasure(
     if temp is None:
         raise Invalid(_l("Enter the new reading."), field="temperature")
     return scan.decide_and_log(
-        device_token, event.pass_id, None, Direction(event.direction), temp,
-        scan.clean_request_id(request_id), guard.id if guard else None, utcnow(),
-        manual=event.manual, parent_id=event.id,
+        device_token,
+        event.pass_id,
+        None,
+        Direction(event.direction),
+        temp,
+        scan.clean_request_id(request_id),
+        guard.id if guard else None,
+        utcnow(),
+        manual=event.manual,
+        parent_id=event.id,
     )
 
 
@@ -195,8 +234,13 @@ def lookup(ctx: GateContext, data: dict) -> list[tuple[int, str, str, str]]:
 
 
 def manual_scan(
-    ctx: GateContext, device_token: str, guard: User | None, resident_id: object, direction: object,
-    temperature: object, request_id: object,
+    ctx: GateContext,
+    device_token: str,
+    guard: User | None,
+    resident_id: object,
+    direction: object,
+    temperature: object,
+    request_id: object,
 ) -> scan.ScanResult:
     """Decide for a person found by the look-up, as a scan marked manual."""
     dir_ = scan.clean_direction(direction)
@@ -229,8 +273,15 @@ def manual_scan(
     if pass_id is None:
         raise Invalid(_l("This person has no pass. The office must issue one."), code="no_pass")
     return scan.decide_and_log(
-        device_token, pass_id, None, dir_, temp, scan.clean_request_id(request_id),
-        guard.id if guard else None, now, manual=True,
+        device_token,
+        pass_id,
+        None,
+        dir_,
+        temp,
+        scan.clean_request_id(request_id),
+        guard.id if guard else None,
+        now,
+        manual=True,
     )
 
 
@@ -276,9 +327,17 @@ def recent(ctx: GateContext, limit: int = 10) -> list[RecentDecision]:
     """The last decisions at this gate, newest first, with only masked names."""
     rows = db.session.execute(
         select(
-            AccessEvent.id, AccessEvent.occurred_at, AccessEvent.direction, AccessEvent.decision,
-            AccessEvent.reasons, Resident.name, Visit.name, AccessEvent.override,
-            AccessEvent.manual, User.username, AccessEvent.pass_id,
+            AccessEvent.id,
+            AccessEvent.occurred_at,
+            AccessEvent.direction,
+            AccessEvent.decision,
+            AccessEvent.reasons,
+            Resident.name,
+            Visit.name,
+            AccessEvent.override,
+            AccessEvent.manual,
+            User.username,
+            AccessEvent.pass_id,
         )
         .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
         .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
@@ -289,8 +348,16 @@ def recent(ctx: GateContext, limit: int = 10) -> list[RecentDecision]:
     ).all()
     return [
         RecentDecision(
-            r[0], r[1], r[2], r[3], tuple(r[4].split()) if r[4] else (),
-            mask_name(r[5] or r[6] or ""), r[7], r[8], r[9], r[10] is not None,
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            tuple(r[4].split()) if r[4] else (),
+            mask_name(r[5] or r[6] or ""),
+            r[7],
+            r[8],
+            r[9],
+            r[10] is not None,
         )
         for r in rows
     ]

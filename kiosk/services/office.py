@@ -53,7 +53,9 @@ def recent_overrides(actor: User, limit: int = 50):
         .join(Compound, Compound.id == Gate.compound_id)
         .outerjoin(User, User.id == AccessEvent.user_id)
         .join(parent, parent.id == AccessEvent.parent_id)
-        .where(AccessEvent.override.is_(True), Compound.community_id.in_(scope.community_ids(actor)))
+        .where(
+            AccessEvent.override.is_(True), Compound.community_id.in_(scope.community_ids(actor))
+        )
         .order_by(AccessEvent.id.desc())
         .limit(limit)
     ).all()
@@ -64,7 +66,10 @@ def guards(actor: User) -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.role.in_(("guard", "office")), User.community_id.in_(scope.community_ids(actor)))
+            .where(
+                User.role.in_(("guard", "office")),
+                User.community_id.in_(scope.community_ids(actor)),
+            )
             .order_by(User.role, User.username)
         )
     )
@@ -104,7 +109,9 @@ def compounds(actor: User) -> list[Compound]:
     scope.require_role(actor, scope.MANAGERS)
     return list(
         db.session.scalars(
-            select(Compound).where(Compound.community_id.in_(scope.community_ids(actor))).order_by(Compound.name)
+            select(Compound)
+            .where(Compound.community_id.in_(scope.community_ids(actor)))
+            .order_by(Compound.name)
         )
     )
 
@@ -117,7 +124,14 @@ def set_visitor_policy(actor: User, compound_id: str, policy: object) -> Compoun
         raise Invalid(_l("Choose a visitor policy."), field="visitor_policy")
     before = compound.visitor_policy
     compound.visitor_policy = policy
-    audit.record(actor, "compound.visitor_policy", "compound", compound.id, compound._community_id,
-                 before=before, after=policy)
+    audit.record(
+        actor,
+        "compound.visitor_policy",
+        "compound",
+        compound.id,
+        compound._community_id,
+        before=before,
+        after=policy,
+    )
     db.session.commit()
     return compound

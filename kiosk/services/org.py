@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import (
@@ -95,7 +95,13 @@ def _seal(actor: User, obj, kind: str, data: dict):
     obj.seal_reason = reason
     obj.seal_changed_at = utcnow()
     audit.record(
-        actor, f"{kind}.seal", kind, obj.id, obj._community_id, before=before, after=state,
+        actor,
+        f"{kind}.seal",
+        kind,
+        obj.id,
+        obj._community_id,
+        before=before,
+        after=state,
         reason=reason,
     )
     db.session.commit()
@@ -110,7 +116,11 @@ def update_compound(actor: User, compound_id: int, data: dict) -> Compound:
     if "temperature_required" in data:
         compound.temperature_required = validate.boolean(data, "temperature_required")
         audit.record(
-            actor, "compound.temperature_rule", "compound", compound.id, compound._community_id,
+            actor,
+            "compound.temperature_rule",
+            "compound",
+            compound.id,
+            compound._community_id,
             required=compound.temperature_required,
         )
     if "seal_state" in data:
@@ -132,7 +142,9 @@ def create_gate(actor: User, compound_id: int, data: dict) -> Gate:
 def update_gate(actor: User, gate_id: int, data: dict) -> Gate:
     gate = scope.load(actor, Gate, gate_id)
     gate.is_open = validate.boolean(data, "open")
-    audit.record(actor, "gate.open" if gate.is_open else "gate.close", "gate", gate.id, gate._community_id)
+    audit.record(
+        actor, "gate.open" if gate.is_open else "gate.close", "gate", gate.id, gate._community_id
+    )
     db.session.commit()
     return gate
 
@@ -180,12 +192,20 @@ def update_household(actor: User, household_id: int, data: dict, tz) -> Househol
                 field="observation_until",
             )
         if reason is None:
-            raise Invalid(_l("observation_reason: say why the household is observed."), field="observation_reason")
+            raise Invalid(
+                _l("observation_reason: say why the household is observed."),
+                field="observation_reason",
+            )
     household.observation_until = until
     household.observation_reason = reason if until is not None else None
     audit.record(
-        actor, "household.observation" if until else "household.observation_end", "household",
-        household.id, household._community_id, until=until, reason=reason,
+        actor,
+        "household.observation" if until else "household.observation_end",
+        "household",
+        household.id,
+        household._community_id,
+        until=until,
+        reason=reason,
     )
     db.session.commit()
     return household
@@ -227,7 +247,9 @@ def record_test(actor: User, resident_id: int, data: dict, tz) -> TestResult:
     )
     db.session.add(test)
     db.session.flush()
-    audit.record(actor, "test.record", "resident", resident.id, resident._community_id, result=result)
+    audit.record(
+        actor, "test.record", "resident", resident.id, resident._community_id, result=result
+    )
     db.session.commit()
     return test
 

@@ -36,7 +36,10 @@ def issue_pass(actor: User, resident_id: int, data: dict, tz) -> Pass:
     if valid_until is not None and valid_until <= now:
         raise Invalid(_l("valid_until: must be in the future."), field="valid_until")
     pass_ = Pass(
-        resident_id=resident.id, kind=kind, valid_from=now, valid_until=valid_until,
+        resident_id=resident.id,
+        kind=kind,
+        valid_from=now,
+        valid_until=valid_until,
         created_by_id=actor.id,
     )
     db.session.add(pass_)
@@ -60,14 +63,26 @@ def issue_exemption(actor: User, resident_id: int, data: dict, tz) -> Pass:
     if valid_until - valid_from > timedelta(days=14):
         raise Invalid(_l("An exemption lasts at most 14 days."), field="valid_until")
     pass_ = Pass(
-        resident_id=resident.id, kind="exemption", valid_from=valid_from, valid_until=valid_until,
-        purpose=purpose, negative_test_within_hours=hours, created_by_id=actor.id,
+        resident_id=resident.id,
+        kind="exemption",
+        valid_from=valid_from,
+        valid_until=valid_until,
+        purpose=purpose,
+        negative_test_within_hours=hours,
+        created_by_id=actor.id,
     )
     db.session.add(pass_)
     db.session.flush()
     audit.record(
-        actor, "exemption.issue", "pass", pass_.id, resident._community_id, purpose=purpose,
-        valid_from=valid_from, valid_until=valid_until, hours=hours,
+        actor,
+        "exemption.issue",
+        "pass",
+        pass_.id,
+        resident._community_id,
+        purpose=purpose,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        hours=hours,
     )
     db.session.commit()
     return pass_

@@ -9,9 +9,10 @@ One INSERT logs the event. Core statements, not ORM objects: see docs/performanc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -44,7 +45,6 @@ from ..models import (
 )
 from . import security, validate
 from .errors import Invalid, Unauthorized
-from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,10 @@ _EXEMPTION_USES = select(
 
 _LATEST_TEST = (
     select(TestResult.taken_at, TestResult.result)
-    .where(TestResult.resident_id == db.bindparam("resident_id"), TestResult.taken_at <= db.bindparam("now"))
+    .where(
+        TestResult.resident_id == db.bindparam("resident_id"),
+        TestResult.taken_at <= db.bindparam("now"),
+    )
     .order_by(TestResult.taken_at.desc())
     .limit(1)
 )
@@ -132,7 +135,12 @@ _INSERT_EVENT = insert(AccessEvent.__table__).returning(AccessEvent.__table__.c.
 def clean_request_id(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 64 or not value.isascii() or not value.isprintable():
+    if (
+        not isinstance(value, str)
+        or len(value) > 64
+        or not value.isascii()
+        or not value.isprintable()
+    ):
         raise Invalid(_l("request_id: at most 64 printable ASCII characters."), field="request_id")
     return value
 
@@ -146,7 +154,7 @@ def clean_seen_at(value: object, now: datetime | None = None) -> datetime | None
     if not isinstance(value, str) or not value.isdigit() or len(value) > 15:
         return None
     now = now or utcnow()
-    seen = datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    seen = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     if not now - SEEN_AT_MAX_AGE <= seen <= now + timedelta(seconds=5):
         return None
     return min(seen, now)
@@ -179,7 +187,9 @@ def scan(
     rid = clean_request_id(request_id)
     now = now or utcnow()
     cfg = current_app.config
-    verified = passcodes.verify(cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"])
+    verified = passcodes.verify(
+        cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"]
+    )
     if verified is None and code_seen_at is not None and code_seen_at < now:
         # Checked at now first, so a tablet whose clock is off never spoils a live scan.
         verified = passcodes.verify(
@@ -229,7 +239,9 @@ def decide_and_log(
     ).first()
     if row is None:
         session.rollback()
-        raise Unauthorized(_l("This device is not enrolled or has been revoked."), code="bad_device")
+        raise Unauthorized(
+            _l("This device is not enrolled or has been revoked."), code="bad_device"
+        )
     if row.replay_id is not None:
         session.rollback()
         return replay(row.replay_id)
@@ -249,9 +261,7 @@ def decide_and_log(
                 )
             )
         )
-    holder = (
-        Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_ok else None
-    )
+    holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_ok else None
     return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, now)
 
 
@@ -272,11 +282,15 @@ def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: dat
     exits = returns = 0
     test_at = test_outcome = None
     if row.kind == "exemption":
-        exits, returns = db.session.connection().execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
+        exits, returns = (
+            db.session.connection().execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
+        )
         if row.negative_test_within_hours is not None:
-            test = db.session.connection().execute(
-                _LATEST_TEST, {"resident_id": row.resident_id, "now": now}
-            ).first()
+            test = (
+                db.session.connection()
+                .execute(_LATEST_TEST, {"resident_id": row.resident_id, "now": now})
+                .first()
+            )
             if test is not None:
                 test_at = test.taken_at
                 test_outcome = TestOutcome(test.result)
@@ -300,7 +314,9 @@ def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: dat
     )
 
 
-def _log(row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id) -> int | None:
+def _log(
+    row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
+) -> int | None:
     values = dict(
         occurred_at=now,
         gate_id=row.gate_id,
@@ -356,19 +372,32 @@ def replay(event_id: int) -> ScanResult:
     holder = Holder(mask_name(name), building, unit, kind) if kind is not None else None
     reasons = tuple(event.reasons.split()) if event.reasons else ()
     return ScanResult(
-        event.decision, reasons, event.id, holder, event.occurred_at, replayed=True,
+        event.decision,
+        reasons,
+        event.id,
+        holder,
+        event.occurred_at,
+        replayed=True,
         visit_id=event.visit_id,
     )
 
 
-def raise_fever_alert(gate_id: int, event_id: int, temperature: float | None, now: datetime) -> None:
+def raise_fever_alert(
+    gate_id: int, event_id: int, temperature: float | None, now: datetime
+) -> None:
     """The office sees a fever at once; added to the caller's transaction."""
     community_id = db.session.scalar(
-        select(Compound.community_id).join(Gate, Gate.compound_id == Compound.id).where(Gate.id == gate_id)
+        select(Compound.community_id)
+        .join(Gate, Gate.compound_id == Compound.id)
+        .where(Gate.id == gate_id)
     )
     db.session.execute(
         insert(Alert).values(
-            community_id=community_id, gate_id=gate_id, event_id=event_id, kind="fever",
-            temperature=temperature, created_at=now,
+            community_id=community_id,
+            gate_id=gate_id,
+            event_id=event_id,
+            kind="fever",
+            temperature=temperature,
+            created_at=now,
         )
     )

@@ -56,31 +56,43 @@ def in_scope(actor: User, community_id: int) -> bool:
 # How to reach the community of each kind of object.
 _PATHS = {
     Compound: lambda ident: select(Compound.community_id).where(Compound.id == ident),
-    Gate: lambda ident: select(Compound.community_id)
-    .join(Gate, Gate.compound_id == Compound.id)
-    .where(Gate.id == ident),
-    Building: lambda ident: select(Compound.community_id)
-    .join(Building, Building.compound_id == Compound.id)
-    .where(Building.id == ident),
-    Household: lambda ident: select(Compound.community_id)
-    .join(Building, Building.compound_id == Compound.id)
-    .join(Household, Household.building_id == Building.id)
-    .where(Household.id == ident),
-    Resident: lambda ident: select(Compound.community_id)
-    .join(Building, Building.compound_id == Compound.id)
-    .join(Household, Household.building_id == Building.id)
-    .join(Resident, Resident.household_id == Household.id)
-    .where(Resident.id == ident),
-    Pass: lambda ident: select(Compound.community_id)
-    .join(Building, Building.compound_id == Compound.id)
-    .join(Household, Household.building_id == Building.id)
-    .join(Resident, Resident.household_id == Household.id)
-    .join(Pass, Pass.resident_id == Resident.id)
-    .where(Pass.id == ident),
-    Device: lambda ident: select(Compound.community_id)
-    .join(Gate, Gate.compound_id == Compound.id)
-    .join(Device, Device.gate_id == Gate.id)
-    .where(Device.id == ident),
+    Gate: lambda ident: (
+        select(Compound.community_id)
+        .join(Gate, Gate.compound_id == Compound.id)
+        .where(Gate.id == ident)
+    ),
+    Building: lambda ident: (
+        select(Compound.community_id)
+        .join(Building, Building.compound_id == Compound.id)
+        .where(Building.id == ident)
+    ),
+    Household: lambda ident: (
+        select(Compound.community_id)
+        .join(Building, Building.compound_id == Compound.id)
+        .join(Household, Household.building_id == Building.id)
+        .where(Household.id == ident)
+    ),
+    Resident: lambda ident: (
+        select(Compound.community_id)
+        .join(Building, Building.compound_id == Compound.id)
+        .join(Household, Household.building_id == Building.id)
+        .join(Resident, Resident.household_id == Household.id)
+        .where(Resident.id == ident)
+    ),
+    Pass: lambda ident: (
+        select(Compound.community_id)
+        .join(Building, Building.compound_id == Compound.id)
+        .join(Household, Household.building_id == Building.id)
+        .join(Resident, Resident.household_id == Household.id)
+        .join(Pass, Pass.resident_id == Resident.id)
+        .where(Pass.id == ident)
+    ),
+    Device: lambda ident: (
+        select(Compound.community_id)
+        .join(Gate, Gate.compound_id == Compound.id)
+        .join(Device, Device.gate_id == Gate.id)
+        .where(Device.id == ident)
+    ),
 }
 
 

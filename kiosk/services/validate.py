@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from flask_babel import lazy_gettext as _l
 
@@ -54,7 +54,9 @@ def text(data: dict, field: str, max_len: int = 100, required: bool = True) -> s
         )
     if any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         # Lone surrogates (JSON "\ud800") cannot be stored as UTF-8.
-        raise Invalid(_l("%(field)s: contains control characters.", field=label(field)), field=field)
+        raise Invalid(
+            _l("%(field)s: contains control characters.", field=label(field)), field=field
+        )
     return value
 
 
@@ -64,7 +66,11 @@ def choice(data: dict, field: str, options: tuple[str, ...], required: bool = Tr
         return None
     if value not in options:
         raise Invalid(
-            _l("%(field)s: must be one of %(options)s.", field=label(field), options=", ".join(options)),
+            _l(
+                "%(field)s: must be one of %(options)s.",
+                field=label(field),
+                options=", ".join(options),
+            ),
             field=field,
         )
     return value
@@ -77,15 +83,18 @@ def boolean(data: dict, field: str) -> bool:
     return value
 
 
-def integer(
-    data: dict, field: str, lo: int, hi: int, required: bool = True
-) -> int | None:
+def integer(data: dict, field: str, lo: int, hi: int, required: bool = True) -> int | None:
     value = data.get(field)
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise Invalid(
-            _l("%(field)s: must be a whole number from %(lo)d to %(hi)d.", field=label(field), lo=lo, hi=hi),
+            _l(
+                "%(field)s: must be a whole number from %(lo)d to %(hi)d.",
+                field=label(field),
+                lo=lo,
+                hi=hi,
+            ),
             field=field,
         )
     return value
@@ -103,12 +112,14 @@ def moment(data: dict, field: str, tz: tzinfo, required: bool = True) -> datetim
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(_l("%(field)s: must be an ISO 8601 time.", field=label(field)), field=field) from None
+        raise Invalid(
+            _l("%(field)s: must be an ISO 8601 time.", field=label(field)), field=field
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     if not 2000 <= parsed.year <= 2100:
         raise Invalid(_l("%(field)s: the year is out of range.", field=label(field)), field=field)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def temperature(value: object) -> float | None:
@@ -131,7 +142,10 @@ def temperature(value: object) -> float | None:
     value = round(value, 1)
     if not temperature_is_plausible(value):
         raise Invalid(
-            _l("%(value).1f °C is not a possible body temperature (34.0–43.0). Measure again.", value=value),
+            _l(
+                "%(value).1f °C is not a possible body temperature (34.0–43.0). Measure again.",
+                value=value,
+            ),
             field="temperature",
             code="implausible_temperature",
         )

@@ -153,11 +153,16 @@ def _clean_form(compound_id: int, community_id: int, data: dict) -> dict:
     }
 
 
-def _visitor_facts(visit: Visit, gate_open: bool, temperature, pre_registered: bool, code_used=False):
+def _visitor_facts(
+    visit: Visit, gate_open: bool, temperature, pre_registered: bool, code_used=False
+):
     row = db.session.execute(
         select(
-            Compound.visitor_policy, Compound.seal_state, Compound.fever_threshold,
-            Building.seal_state, Household.observation_until,
+            Compound.visitor_policy,
+            Compound.seal_state,
+            Compound.fever_threshold,
+            Building.seal_state,
+            Household.observation_until,
         )
         .select_from(Household)
         .join(Building, Building.id == Household.building_id)
@@ -185,13 +190,22 @@ def _holder(visit: Visit) -> Holder:
     return Holder(mask_name(visit.name), household.building.name, household.unit, "visitor")
 
 
-def _log(ctx: GateContext, visit: Visit, outcome: Outcome, direction: str, temp, rid, guard_id, now) -> int:
+def _log(
+    ctx: GateContext, visit: Visit, outcome: Outcome, direction: str, temp, rid, guard_id, now
+) -> int:
     event_id = db.session.execute(
         insert(AccessEvent)
         .values(
-            occurred_at=now, gate_id=ctx.gate_id, device_id=ctx.device_id, user_id=guard_id,
-            direction=direction, visit_id=visit.id, temperature=temp,
-            decision=outcome.decision.value, reasons=" ".join(outcome.reasons), request_id=rid,
+            occurred_at=now,
+            gate_id=ctx.gate_id,
+            device_id=ctx.device_id,
+            user_id=guard_id,
+            direction=direction,
+            visit_id=visit.id,
+            temperature=temp,
+            decision=outcome.decision.value,
+            reasons=" ".join(outcome.reasons),
+            request_id=rid,
         )
         .returning(AccessEvent.id)
     ).scalar_one()
@@ -231,8 +245,12 @@ def register_at_gate(
         raise Invalid(_l("Take the visitor's temperature."), field="temperature")
     now = utcnow()
     visit = Visit(
-        compound_id=ctx.compound_id, via="gate", status="registered", temperature=temp,
-        gate_id=ctx.gate_id, **fields,
+        compound_id=ctx.compound_id,
+        via="gate",
+        status="registered",
+        temperature=temp,
+        gate_id=ctx.gate_id,
+        **fields,
     )
     db.session.add(visit)
     db.session.flush()
@@ -240,7 +258,9 @@ def register_at_gate(
     _apply(visit, outcome, now)
     event_id = _log(ctx, visit, outcome, "in", temp, rid, guard.id if guard else None, now)
     db.session.commit()
-    return ScanResult(outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id)
+    return ScanResult(
+        outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id
+    )
 
 
 def compound_for_slug(slug: object) -> Compound:
@@ -261,8 +281,11 @@ def self_register(slug: str, data: dict) -> tuple[Visit, str, Outcome]:
     fields = _clean_form(compound.id, compound.community_id, data)
     tz = current_app.config["TZ"]
     visit = Visit(
-        compound_id=compound.id, via="self", status="registered",
-        valid_on=utcnow().astimezone(tz).date(), **fields,
+        compound_id=compound.id,
+        via="self",
+        status="registered",
+        valid_on=utcnow().astimezone(tz).date(),
+        **fields,
     )
     db.session.add(visit)
     db.session.flush()
@@ -281,10 +304,14 @@ def scan_code(
     """A visitor's one-time code at the gate: entry once today (with a temperature), then exit."""
     ctx = context(device_token)
     if ctx is None:
-        raise Unauthorized(_l("This device is not enrolled or has been revoked."), code="bad_device")
+        raise Unauthorized(
+            _l("This device is not enrolled or has been revoked."), code="bad_device"
+        )
     if rid is not None:
         existing = db.session.scalar(
-            select(AccessEvent.id).where(AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid)
+            select(AccessEvent.id).where(
+                AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
+            )
         )
         if existing is not None:
             return replay(existing)
@@ -292,11 +319,19 @@ def scan_code(
     if visit is None or visit.compound_id != ctx.compound_id:
         outcome = Outcome(Decision.DENY, ("other_compound",) if visit else ("unknown_pass",))
         event_id = db.session.execute(
-            insert(AccessEvent).values(
-                occurred_at=now, gate_id=ctx.gate_id, device_id=ctx.device_id, user_id=guard_id,
-                direction=direction.value, temperature=temp, decision="deny",
-                reasons=" ".join(outcome.reasons), request_id=rid,
-            ).returning(AccessEvent.id)
+            insert(AccessEvent)
+            .values(
+                occurred_at=now,
+                gate_id=ctx.gate_id,
+                device_id=ctx.device_id,
+                user_id=guard_id,
+                direction=direction.value,
+                temperature=temp,
+                decision="deny",
+                reasons=" ".join(outcome.reasons),
+                request_id=rid,
+            )
+            .returning(AccessEvent.id)
         ).scalar_one()
         db.session.commit()
         return ScanResult("deny", outcome.reasons, event_id, None, now)
@@ -318,7 +353,9 @@ def scan_code(
             _apply(visit, outcome, now)
     event_id = _log(ctx, visit, outcome, direction.value, temp, rid, guard_id, now)
     db.session.commit()
-    return ScanResult(outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id)
+    return ScanResult(
+        outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id
+    )
 
 
 def inside(ctx: GateContext) -> list[Visit]:
@@ -342,8 +379,8 @@ def check_out(ctx: GateContext, guard: User | None, visit_id: int) -> Visit:
     now = utcnow()
     visit.status = "left"
     visit.checked_out_at = now
-    _log(ctx, visit, Outcome(Decision.ALLOW, ()), "out", None, None, guard.id if guard else None, now)
+    _log(
+        ctx, visit, Outcome(Decision.ALLOW, ()), "out", None, None, guard.id if guard else None, now
+    )
     db.session.commit()
     return visit
-
-

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import select
 
-from kiosk.extensions import db, limiter
+from kiosk.extensions import db
 from kiosk.models import AccessEvent, Compound
 
 EVENT_COLUMNS = (
@@ -55,13 +54,6 @@ _RESULT = """([notEvent, click]) => {
   }
   return seen;
 }"""
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(live):
-    """Every test enrols a tablet and signs a guard in from 127.0.0.1; /gate/enrol allows 10 a
-    minute per address. Each test starts with the limits cleared, as a new minute would."""
-    limiter.reset()
 
 
 def no_temperature_rule(in_app, site):

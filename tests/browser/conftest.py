@@ -41,7 +41,9 @@ pytestmark = pytest.mark.browser
 
 def _require_browser():
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: run `make test` (it installs Debian's chromium)"
+        message = (
+            f"Chromium not found at {CHROMIUM}: run `make test` (it installs Debian's chromium)"
+        )
         if os.environ.get("KIOSK_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
@@ -93,9 +95,12 @@ def server(live_app):
 @pytest.fixture
 def live(live_app, server):
     """A fresh database for each test; yields the server after the tables are emptied."""
+    from kiosk.extensions import limiter
+
     with live_app.app_context():
         _empty_tables()
         db.session.remove()
+        limiter.reset()  # every browser comes from 127.0.0.1: counts must not carry over tests
     if server._server is None:
         server.start()
     yield server
@@ -160,6 +165,7 @@ def screenshot(page, name: str) -> Path:
 
 
 PIN = "482916"
+_PIN_HASH: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -169,8 +175,10 @@ def site(live, in_app):
 
     with in_app():
         w = factories.world()
-        w.a.guard.pin_hash = security.hash_password(PIN)
-        w.a.office.pin_hash = security.hash_password(PIN)
+        if PIN not in _PIN_HASH:  # scrypt is slow on purpose: hash once per run
+            _PIN_HASH[PIN] = security.hash_password(PIN)
+        w.a.guard.pin_hash = _PIN_HASH[PIN]
+        w.a.office.pin_hash = _PIN_HASH[PIN]
         db.session.commit()
         _device, code = devices.new_enrolment(w.a.office, w.a.device.id)
         w.a.extra["enrol_code"] = code

@@ -17,7 +17,7 @@ from kiosk.models import Compound, Pass
 from kiosk.services.passes import code_for
 
 from .. import factories
-from ._gate import events, fresh_rate_limits, result  # noqa: F401
+from ._gate import events, result
 from .conftest import CHROMIUM, CHROMIUM_ARGS, enrol_and_sign_in, new_page, screenshot
 
 # Watched this long after the result has cleared itself (4 s after the decision): a code still

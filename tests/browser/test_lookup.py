@@ -9,7 +9,7 @@ from kiosk.extensions import db
 from kiosk.models import Resident
 
 from .. import factories
-from ._gate import dismiss, events, fresh_rate_limits, result, tap, wait_for_events, wait_for_wedge  # noqa: F401
+from ._gate import dismiss, events, result, tap, wait_for_events, wait_for_wedge
 from .conftest import enrol_and_sign_in, screenshot
 
 

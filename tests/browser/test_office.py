@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect as _expect
 from sqlalchemy import select
 
-from kiosk.extensions import db, limiter
+from kiosk.extensions import db
 from kiosk.models import Alert, AuditEntry, Device, RiskArea, User
 from kiosk.services import scan as scan_service
 from kiosk.services import security
@@ -22,13 +22,6 @@ from .conftest import PIN, new_page, screenshot
 # default 5 s is short for a shared two-core machine. The global default is left alone.
 expect = type(_expect)()
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(live, in_app):
-    """The live app lives for the whole session; start each test with no requests counted."""
-    with in_app():
-        limiter.reset()
 
 
 def office_signs_in(page, live, site):

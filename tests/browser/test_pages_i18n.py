@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect as _expect
 from sqlalchemy import select
 
-from kiosk.extensions import db, limiter
+from kiosk.extensions import db
 from kiosk.models import User, utcnow
 from kiosk.services.passes import code_for
 
@@ -25,13 +25,6 @@ from .conftest import PIN, new_page, screenshot
 # default 5 s is short for a shared two-core machine. The global default is left alone.
 expect = type(_expect)()
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(live, in_app):
-    """The live app lives for the whole session; start each test with no requests counted."""
-    with in_app():
-        limiter.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,9 @@ from kiosk.models import AuditEntry
 from kiosk.services.passes import code_for
 
 from .. import factories
-from ._gate import (  # noqa: F401
+from ._gate import (
     dismiss,
     events,
-    fresh_rate_limits,
     no_temperature_rule,
     result,
     scan,

@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 from kiosk.services.passes import code_for
 
-from ._gate import dismiss, events, fresh_rate_limits, result, scan, tap, wait_for_wedge  # noqa: F401
+from ._gate import dismiss, events, result, scan, tap, wait_for_wedge
 from .conftest import enrol_and_sign_in, screenshot
 
 

@@ -17,7 +17,12 @@ def test_street_user_chooses_the_community_of_a_new_risk_area(app, world):
     assert world.a.community.name in page.text and world.b.community.name in page.text
     r = street.post(
         "/office/risk-areas",
-        {"community_id": str(world.b.community.id), "name": "新发地市场", "level": "high", "since": "2020-05-30"},
+        {
+            "community_id": str(world.b.community.id),
+            "name": "新发地市场",
+            "level": "high",
+            "since": "2020-05-30",
+        },
     )
     assert r.status_code == 200 and "新发地市场" in r.text
     area = db.session.scalars(select(RiskArea)).one()
@@ -59,8 +64,13 @@ def test_a_phone_code_queued_during_an_outage_is_judged_by_when_it_was_read(app,
     assert attr(late, "data-decision") == "deny" and attr(late, "data-reasons") == "invalid_code"
     queued = tablet.post(
         "/gate/scan",
-        {"code": old_code, "direction": "in", "temperature": "36.5", "request_id": "late-2",
-         "scanned_at": str(int(read_at * 1000))},
+        {
+            "code": old_code,
+            "direction": "in",
+            "temperature": "36.5",
+            "request_id": "late-2",
+            "scanned_at": str(int(read_at * 1000)),
+        },
         htmx=True,
     )
     assert attr(queued, "data-decision") == "allow"
@@ -68,8 +78,12 @@ def test_a_phone_code_queued_during_an_outage_is_judged_by_when_it_was_read(app,
     hour_ago = time.time() - 3600
     stale = tablet.post(
         "/gate/scan",
-        {"code": code_for(world.a.pass_, hour_ago), "direction": "out", "request_id": "late-3",
-         "scanned_at": str(int(hour_ago * 1000))},
+        {
+            "code": code_for(world.a.pass_, hour_ago),
+            "direction": "out",
+            "request_id": "late-3",
+            "scanned_at": str(int(hour_ago * 1000)),
+        },
         htmx=True,
     )
     assert attr(stale, "data-reasons") == "invalid_code"

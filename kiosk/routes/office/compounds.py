@@ -21,11 +21,15 @@ def compounds():
     if request.method == "POST":
         try:
             office_service.set_visitor_policy(
-                current_user, request.form.get("compound_id", ""), request.form.get("visitor_policy")
+                current_user,
+                request.form.get("compound_id", ""),
+                request.form.get("visitor_policy"),
             )
         except ServiceError as exc:
             error = str(exc.message)
-    return render_template("office/compounds.html", compounds=office_service.compounds(current_user), error=error)
+    return render_template(
+        "office/compounds.html", compounds=office_service.compounds(current_user), error=error
+    )
 
 
 @bp.get("/compounds/<int:compound_id>/poster")

@@ -14,7 +14,9 @@ from . import bp
 
 
 def _page(**extra):
-    return render_template("office/devices.html", gates=office_service.gates_with_devices(current_user), **extra)
+    return render_template(
+        "office/devices.html", gates=office_service.gates_with_devices(current_user), **extra
+    )
 
 
 @bp.get("/devices")
@@ -32,7 +34,9 @@ def create_device():
     try:
         if not gate_id.isdigit():
             raise Invalid(office_service.choose_gate_message(), field="gate_id")
-        device, _token = org.create_device(current_user, int(gate_id), {"name": request.form.get("name")})
+        device, _token = org.create_device(
+            current_user, int(gate_id), {"name": request.form.get("name")}
+        )
         device, code = device_service.new_enrolment(current_user, device.id)
     except ServiceError as exc:
         return _page(error=str(exc.message), form=request.form), 200

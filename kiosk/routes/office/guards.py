@@ -29,5 +29,8 @@ def guards():
         else:
             message = _("PIN set for %(name)s.", name=guard.username)
     return render_template(
-        "office/guards.html", guards=office_service.guards(current_user), error=error, message=message
+        "office/guards.html",
+        guards=office_service.guards(current_user),
+        error=error,
+        message=message,
     )

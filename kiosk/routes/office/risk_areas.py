@@ -16,7 +16,9 @@ def _page(**extra):
     return render_template(
         "office/risk_areas.html",
         areas=visitors.list_risk_areas(current_user),
-        communities=office_service.communities(current_user) if current_user.role == "street" else [],
+        communities=office_service.communities(current_user)
+        if current_user.role == "street"
+        else [],
         **extra,
     )
 
