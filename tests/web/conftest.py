@@ -90,6 +90,7 @@ class Browser:
         lang: str | None = None,
         csrf: bool = True,
         headers=None,
+        follow_redirects: bool = False,
     ):
         """A form post: htmx sends the token as a header (hx-headers), a plain form as a field."""
         headers = self._headers(htmx, lang, headers)
@@ -99,7 +100,7 @@ class Browser:
                 headers["X-CSRFToken"] = self.csrf()
             else:
                 data.setdefault("csrf_token", self.csrf())
-        return self.client.post(path, data=data, headers=headers)
+        return self.client.post(path, data=data, headers=headers, follow_redirects=follow_redirects)
 
     # The tablet's actions, as gate.js sends them.
 

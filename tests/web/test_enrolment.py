@@ -37,7 +37,12 @@ def enrol(browser: Browser, code: str, **kw):
 
 
 def test_office_creates_a_tablet_whose_code_binds_a_browser(app, world, office, browser):
-    r = office.post("/office/devices", {"gate_id": str(world.a.gate.id), "name": "北门平板"})
+    r = office.post(
+        "/office/devices",
+        {"gate_id": str(world.a.gate.id), "name": "北门平板"},
+        follow_redirects=True,
+    )
+    assert [h.status_code for h in r.history] == [303]  # a reload does not add another tablet
     assert r.status_code == 200
     code = shown_code(r)
     assert len(code) == 8 and set(code) <= set(ENROL_ALPHABET)
@@ -100,7 +105,7 @@ def test_using_a_new_code_unbinds_the_old_browser(app, world, office):
     assert enrol(first, code).status_code == 303
     assert first.get("/gate/login").status_code == 200
 
-    r = office.post(f"/office/devices/{world.a.device.id}/enrolment")
+    r = office.post(f"/office/devices/{world.a.device.id}/enrolment", follow_redirects=True)
     assert r.status_code == 200
     code = shown_code(r)
     # Until the new code is used, the old tablet keeps working: no gap at the gate.

@@ -136,8 +136,12 @@ def test_office_sets_a_guards_pin_and_the_guard_signs_in_with_it(sqlite_app, swo
     assert "guard_b" not in page.text and "worker_a" not in page.text
     assert "<td>未设 PIN 码</td>" in page.text
 
-    r = soffice.post("/office/guards", {"user_id": str(sworld.a.guard.id), "pin": "13579"})
-    assert r.status_code == 200
+    r = soffice.post(
+        "/office/guards",
+        {"user_id": str(sworld.a.guard.id), "pin": "13579"},
+        follow_redirects=True,
+    )
+    assert [h.status_code for h in r.history] == [303] and r.status_code == 200
     assert '<p class="flash flash-success" role="status">已为 guard_a 设置 PIN 码。</p>' in r.text
     assert "<td>已设 PIN 码</td>" in r.text
 
@@ -174,9 +178,11 @@ def test_office_adds_and_removes_a_risk_area(app, world, office, tablet):
     page = office.get("/office/risk-areas")
     assert "<h1>风险地区</h1>" in page.text and "没有列出风险地区。" in page.text
     r = office.post(
-        "/office/risk-areas", {"name": "新发地批发市场", "level": "high", "since": "2020-06-10"}
+        "/office/risk-areas",
+        {"name": "新发地批发市场", "level": "high", "since": "2020-06-10"},
+        follow_redirects=True,
     )
-    assert r.status_code == 200
+    assert [h.status_code for h in r.history] == [303] and r.status_code == 200
     assert error_of(r) is None
     (area,) = db.session.scalars(db.select(RiskArea)).all()
     assert (area.community_id, area.name, area.level) == (
@@ -241,7 +247,9 @@ def test_office_sets_the_visitor_policy(app, world, office):
     r = office.post(
         "/office/compounds",
         {"compound_id": str(world.a.compound.id), "visitor_policy": "registered"},
+        follow_redirects=True,
     )
+    assert [h.status_code for h in r.history] == [303]
     assert r.status_code == 200 and error_of(r) is None
     assert '<option value="registered" selected>仅限提前登记的访客</option>' in r.text
     db.session.expire_all()

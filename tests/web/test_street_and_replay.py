@@ -23,6 +23,7 @@ def test_street_user_chooses_the_community_of_a_new_risk_area(app, world):
             "level": "high",
             "since": "2020-05-30",
         },
+        follow_redirects=True,
     )
     assert r.status_code == 200 and "新发地市场" in r.text
     area = db.session.scalars(select(RiskArea)).one()

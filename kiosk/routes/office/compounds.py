@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...models import Compound
@@ -27,6 +28,9 @@ def compounds():
             )
         except ServiceError as exc:
             error = str(exc.message)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".compounds"), code=303)
     return render_template(
         "office/compounds.html", compounds=office_service.compounds(current_user), error=error
     )

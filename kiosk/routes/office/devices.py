@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ...models import Device
 from ...services import devices as device_service
 from ...services import office as office_service
-from ...services import org, qr
+from ...services import org, qr, scope
 from ...services.errors import Invalid, ServiceError
 from ..helpers import role_required
 from . import bp
@@ -22,8 +23,22 @@ def _page(**extra):
 @bp.get("/devices")
 @role_required("office", "street")
 def devices():
-    """Gates and their tablets."""
+    """Gates and their tablets; after an action, the new enrolment code once."""
+    shown = session.pop("enrolment", None)
+    if isinstance(shown, dict):
+        try:
+            device = scope.load(current_user, Device, int(shown["device_id"]))
+        except (ServiceError, KeyError, TypeError, ValueError):
+            return _page()
+        code = str(shown.get("code", ""))
+        return _page(enrolment=(device, code, qr.svg(code)))
     return _page()
+
+
+def _show_code(device, code: str):
+    """Post/redirect/get: a reload shows the list, it does not add another tablet."""
+    session["enrolment"] = {"device_id": device.id, "code": code}
+    return redirect(url_for(".devices"), code=303)
 
 
 @bp.post("/devices")
@@ -40,7 +55,7 @@ def create_device():
         device, code = device_service.new_enrolment(current_user, device.id)
     except ServiceError as exc:
         return _page(error=str(exc.message), form=request.form), 200
-    return _page(enrolment=(device, code, qr.svg(code)))
+    return _show_code(device, code)
 
 
 @bp.post("/devices/<int:device_id>/enrolment")
@@ -51,4 +66,4 @@ def new_enrolment(device_id: int):
         device, code = device_service.new_enrolment(current_user, device_id)
     except ServiceError as exc:
         return _page(error=str(exc.message)), exc.status if exc.status == 404 else 200
-    return _page(enrolment=(device, code, qr.svg(code)))
+    return _show_code(device, code)

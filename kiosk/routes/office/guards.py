@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,7 +27,8 @@ def guards():
         except ServiceError as exc:
             error = str(exc.message)
         else:
-            message = _("PIN set for %(name)s.", name=guard.username)
+            flash(_("PIN set for %(name)s.", name=guard.username), "success")
+            return redirect(url_for(".guards"), code=303)
     return render_template(
         "office/guards.html",
         guards=office_service.guards(current_user),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...services import office as office_service
@@ -42,7 +43,8 @@ def add_risk_area():
         visitors.create_risk_area(current_user, data, current_app.config["TZ"])
     except ServiceError as exc:
         return _page(form=form, error=str(exc.message))
-    return _page(form={})
+    flash(_("Risk area added."), "success")
+    return redirect(url_for(".risk_areas"), code=303)
 
 
 @bp.post("/risk-areas/<int:area_id>/delete")
