@@ -229,43 +229,44 @@ def decide_and_log(
 ) -> ScanResult:
     """Load the facts for a pass at the device's gate, decide, log. ``form`` None skips the
     code-form check (a manual look-up or a second reading of a scan that was verified)."""
-    session = db.session
-    # Core on the session's connection: no ORM statement handling on the hot path (see
-    # docs/performance.md), still inside the session's transaction.
-    conn = session.connection()
-    row = conn.execute(
-        _FACTS,
-        {"token_hash": security.token_hash(device_token), "pid": pass_id, "rid": rid},
-    ).first()
-    if row is None:
-        session.rollback()
-        raise Unauthorized(
-            _l("This device is not enrolled or has been revoked."), code="bad_device"
-        )
-    if row.replay_id is not None:
-        session.rollback()
-        return replay(row.replay_id)
-
-    pass_ok = code_valid and row.pass_id is not None
-    if pass_ok and form is not None and (form == passcodes.ROTATING) != (row.kind == "resident"):
-        # A code form that does not fit the pass kind was never issued: treat it as forged.
-        pass_ok = code_valid = False
-    facts = _facts(row, code_valid, pass_ok, dir_, temp, now)
-    outcome = decide(facts)
-    event_id = _log(row, outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id)
-    if event_id is None:  # a concurrent retry with the same request id won the race
-        return replay(
-            session.scalar(
-                select(AccessEvent.id).where(
-                    AccessEvent.device_id == row.device_id, AccessEvent.request_id == rid
-                )
+    params = {"token_hash": security.token_hash(device_token), "pid": pass_id, "rid": rid}
+    # Core on a pooled connection of its own, not the ORM session: the session's statement
+    # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
+    with db.engine.connect() as conn:
+        row = conn.execute(_FACTS, params).first()
+        if row is None:
+            raise Unauthorized(
+                _l("This device is not enrolled or has been revoked."), code="bad_device"
             )
-        )
+        replay_id = row.replay_id
+        if replay_id is None:
+            pass_ok = code_valid and row.pass_id is not None
+            if (
+                pass_ok
+                and form is not None
+                and (form == passcodes.ROTATING) != (row.kind == "resident")
+            ):
+                # A code form that does not fit the pass kind was never issued: a forgery.
+                pass_ok = code_valid = False
+            outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, now))
+            event_id = _log(
+                conn, row, outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
+            )
+            if event_id is None:  # a concurrent retry with the same request id won the race
+                replay_id = conn.execute(
+                    select(AccessEvent.id).where(
+                        AccessEvent.device_id == row.device_id, AccessEvent.request_id == rid
+                    )
+                ).scalar()
+    if replay_id is not None:
+        return replay(replay_id)
     holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_ok else None
     return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, now)
 
 
-def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime) -> ScanFacts:
+def _facts(
+    conn, row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime
+) -> ScanFacts:
     base = dict(
         now=now,
         direction=dir_,
@@ -282,15 +283,9 @@ def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: dat
     exits = returns = 0
     test_at = test_outcome = None
     if row.kind == "exemption":
-        exits, returns = (
-            db.session.connection().execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
-        )
+        exits, returns = conn.execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
         if row.negative_test_within_hours is not None:
-            test = (
-                db.session.connection()
-                .execute(_LATEST_TEST, {"resident_id": row.resident_id, "now": now})
-                .first()
-            )
+            test = conn.execute(_LATEST_TEST, {"resident_id": row.resident_id, "now": now}).first()
             if test is not None:
                 test_at = test.taken_at
                 test_outcome = TestOutcome(test.result)
@@ -315,7 +310,7 @@ def _facts(row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: dat
 
 
 def _log(
-    row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
+    conn, row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
 ) -> int | None:
     values = dict(
         occurred_at=now,
@@ -333,12 +328,12 @@ def _log(
         parent_id=parent_id,
     )
     try:
-        event_id = db.session.connection().execute(_INSERT_EVENT, values).scalar_one()
+        event_id = conn.execute(_INSERT_EVENT, values).scalar_one()
         if "fever" in outcome.reasons:
-            raise_fever_alert(row.gate_id, event_id, temp, now)
-        db.session.commit()
+            raise_fever_alert(row.gate_id, event_id, temp, now, conn)
+        conn.commit()
     except IntegrityError:
-        db.session.rollback()
+        conn.rollback()
         if rid is None:
             raise
         return None
@@ -383,15 +378,17 @@ def replay(event_id: int) -> ScanResult:
 
 
 def raise_fever_alert(
-    gate_id: int, event_id: int, temperature: float | None, now: datetime
+    gate_id: int, event_id: int, temperature: float | None, now: datetime, conn=None
 ) -> None:
-    """The office sees a fever at once; added to the caller's transaction."""
-    community_id = db.session.scalar(
+    """The office sees a fever at once; added to the caller's transaction (a connection, or
+    the session by default)."""
+    conn = conn if conn is not None else db.session
+    community_id = conn.scalar(
         select(Compound.community_id)
         .join(Gate, Gate.compound_id == Compound.id)
         .where(Gate.id == gate_id)
     )
-    db.session.execute(
+    conn.execute(
         insert(Alert).values(
             community_id=community_id,
             gate_id=gate_id,
