@@ -224,6 +224,17 @@ def _apply(visit: Visit, outcome: Outcome, now: datetime) -> None:
         visit.status = "denied"
 
 
+def _answered(ctx: GateContext, rid: str | None) -> int | None:
+    """The event that already answered this request id from this device, if any."""
+    if rid is None:
+        return None
+    return db.session.scalar(
+        select(AccessEvent.id).where(
+            AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
+        )
+    )
+
+
 def register_at_gate(
     ctx: GateContext, guard: User | None, data: dict, request_id: object = None
 ) -> ScanResult:
@@ -231,14 +242,9 @@ def register_at_gate(
     from .scan import clean_request_id
 
     rid = clean_request_id(request_id)
-    if rid is not None:
-        existing = db.session.scalar(
-            select(AccessEvent.id).where(
-                AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
-            )
-        )
-        if existing is not None:
-            return replay(existing)
+    existing = _answered(ctx, rid)
+    if existing is not None:
+        return replay(existing)
     fields = _clean_form(ctx.compound_id, ctx.community_id, data)
     temp = validate.temperature(data.get("temperature"))
     if temp is None:
@@ -307,14 +313,9 @@ def scan_code(
         raise Unauthorized(
             _l("This device is not enrolled or has been revoked."), code="bad_device"
         )
-    if rid is not None:
-        existing = db.session.scalar(
-            select(AccessEvent.id).where(
-                AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
-            )
-        )
-        if existing is not None:
-            return replay(existing)
+    existing = _answered(ctx, rid)
+    if existing is not None:
+        return replay(existing)
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.compound_id != ctx.compound_id:
         outcome = Outcome(Decision.DENY, ("other_compound",) if visit else ("unknown_pass",))
