@@ -284,9 +284,6 @@ class RiskArea(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-VISIT_STATES = ("registered", "inside", "denied", "left")
-
-
 class Visit(db.Model):
     """One visitor's visit: registered at the gate or in advance on their own phone."""
 
@@ -303,7 +300,7 @@ class Visit(db.Model):
     risk_area_ids: Mapped[str] = mapped_column(String(200), default="")
     temperature: Mapped[float | None] = mapped_column(Float)
     via: Mapped[str] = mapped_column(String(4))  # gate | self
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))  # registered | inside | denied | left
     valid_on: Mapped[date | None] = mapped_column(db.Date)  # a self-registered code's day
     decision: Mapped[str | None] = mapped_column(String(5))
     reasons: Mapped[str] = mapped_column(String(300), default="")

@@ -96,7 +96,3 @@ def decide_visitor(f: VisitorFacts) -> Outcome:
     if Decision.REFER in forced:
         return Outcome(Decision.REFER, tuple(reasons))
     return Outcome(Decision.ALLOW, ())
-
-
-def visitor_reason_message(code: str) -> str:
-    return VISITOR_REASONS[code][1]

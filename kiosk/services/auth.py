@@ -1,8 +1,7 @@
-"""Signing in: passwords for people, bearer tokens for the API and for gate devices."""
+"""Signing in: passwords for people, bearer tokens for the API. (Gate devices: ``gate.context``.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -10,9 +9,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ROLES, ApiToken, Community, Compound, Device, Gate, Household, User, utcnow
+from ..models import ROLES, ApiToken, Community, Household, User, utcnow
 from . import security
-from .errors import Invalid, Unauthorized
+from .errors import Invalid
 
 
 def authenticate(username: object, password: object) -> User | None:
@@ -62,26 +61,6 @@ def user_for_token(token: str) -> User | None:
     return user
 
 
-@dataclass(frozen=True)
-class DeviceContext:
-    """What the scan path needs to know about the device that sent it."""
-
-    device_id: int
-    gate_id: int
-    compound_id: int
-    community_id: int
-
-
-def device_for_token(token: str) -> DeviceContext | None:
-    row = db.session.execute(
-        select(Device.id, Device.gate_id, Gate.compound_id, Compound.community_id)
-        .join(Gate, Gate.id == Device.gate_id)
-        .join(Compound, Compound.id == Gate.compound_id)
-        .where(Device.token_hash == security.token_hash(token), Device.revoked_at.is_(None))
-    ).first()
-    return DeviceContext(*row) if row is not None else None
-
-
 def create_user(
     username: str,
     role: str,
@@ -116,10 +95,4 @@ def create_user(
         user.household_id = household.id
     db.session.add(user)
     db.session.commit()
-    return user
-
-
-def require(user: User | None) -> User:
-    if user is None:
-        raise Unauthorized()
     return user

@@ -14,10 +14,6 @@ from . import audit, scope
 from .errors import Invalid, NotFound
 
 
-def choose_gate_message():
-    return _l("Choose the gate.")
-
-
 def open_alerts(actor: User) -> list[tuple[Alert, str, str]]:
     scope.require_role(actor, scope.MANAGERS)
     rows = db.session.execute(

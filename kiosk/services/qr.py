@@ -24,13 +24,3 @@ def _svg(text: str) -> str:
 def svg(text: str) -> Markup:
     """An inline SVG of a QR code for ``text``."""
     return Markup(_svg(text))
-
-
-@lru_cache(maxsize=64)
-def png(text: str, box_size: int = 10) -> bytes:
-    import io
-
-    image = qrcode.make(text, box_size=box_size, border=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -53,47 +53,26 @@ def in_scope(actor: User, community_id: int) -> bool:
     return actor.community_id == community_id
 
 
-# How to reach the community of each kind of object.
-_PATHS = {
-    Compound: lambda ident: select(Compound.community_id).where(Compound.id == ident),
-    Gate: lambda ident: (
-        select(Compound.community_id)
-        .join(Gate, Gate.compound_id == Compound.id)
-        .where(Gate.id == ident)
-    ),
-    Building: lambda ident: (
-        select(Compound.community_id)
-        .join(Building, Building.compound_id == Compound.id)
-        .where(Building.id == ident)
-    ),
-    Household: lambda ident: (
-        select(Compound.community_id)
-        .join(Building, Building.compound_id == Compound.id)
-        .join(Household, Household.building_id == Building.id)
-        .where(Household.id == ident)
-    ),
-    Resident: lambda ident: (
-        select(Compound.community_id)
-        .join(Building, Building.compound_id == Compound.id)
-        .join(Household, Household.building_id == Building.id)
-        .join(Resident, Resident.household_id == Household.id)
-        .where(Resident.id == ident)
-    ),
-    Pass: lambda ident: (
-        select(Compound.community_id)
-        .join(Building, Building.compound_id == Compound.id)
-        .join(Household, Household.building_id == Building.id)
-        .join(Resident, Resident.household_id == Household.id)
-        .join(Pass, Pass.resident_id == Resident.id)
-        .where(Pass.id == ident)
-    ),
-    Device: lambda ident: (
-        select(Compound.community_id)
-        .join(Gate, Gate.compound_id == Compound.id)
-        .join(Device, Device.gate_id == Gate.id)
-        .where(Device.id == ident)
-    ),
+# Each kind of object and the column that points at its parent, up to the compound.
+_PARENT = {
+    Gate: (Compound, Gate.compound_id),
+    Building: (Compound, Building.compound_id),
+    Household: (Building, Household.building_id),
+    Resident: (Household, Resident.household_id),
+    Pass: (Resident, Pass.resident_id),
+    Device: (Gate, Device.gate_id),
 }
+
+
+def _community_of(model, ident: int):
+    """SELECT the community id of one object by walking its parents up to the compound."""
+    stmt = select(Compound.community_id).select_from(model).where(model.id == ident)
+    child = model
+    while child is not Compound:
+        parent, link = _PARENT[child]
+        stmt = stmt.join(parent, parent.id == link)
+        child = parent
+    return stmt
 
 
 def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS):
@@ -101,7 +80,7 @@ def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS):
     require_role(actor, roles)
     if not 1 <= ident <= MAX_ID:  # PostgreSQL would refuse to compare it with an integer key
         raise NotFound()
-    community_id = db.session.scalar(_PATHS[model](ident))
+    community_id = db.session.scalar(_community_of(model, ident))
     if community_id is None or not in_scope(actor, community_id):
         raise NotFound()
     obj = db.session.get(model, ident)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ...models import Device
@@ -48,7 +49,7 @@ def create_device():
     gate_id = request.form.get("gate_id", "")
     try:
         if not gate_id.isdigit():
-            raise Invalid(office_service.choose_gate_message(), field="gate_id")
+            raise Invalid(_l("Choose the gate."), field="gate_id")
         device, _token = org.create_device(
             current_user, int(gate_id), {"name": request.form.get("name")}
         )

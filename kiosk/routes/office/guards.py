@@ -17,7 +17,7 @@ from . import bp
 @role_required("office", "street")
 def guards():
     """Guards of the community; set a PIN."""
-    error = message = None
+    error = None
     if request.method == "POST":
         user_id = request.form.get("user_id", "")
         try:
@@ -33,5 +33,4 @@ def guards():
         "office/guards.html",
         guards=office_service.guards(current_user),
         error=error,
-        message=message,
     )
