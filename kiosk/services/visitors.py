@@ -191,8 +191,16 @@ def _holder(visit: Visit) -> Holder:
 
 
 def _log(
-    ctx: GateContext, visit: Visit, outcome: Outcome, direction: str, temp, rid, guard_id, now
+    ctx: GateContext,
+    visit: Visit | None,
+    outcome: Outcome,
+    direction: str,
+    temp,
+    rid,
+    guard_id,
+    now,
 ) -> int:
+    """One access event at this gate for a visitor (or for a visitor code that is not ours)."""
     event_id = db.session.execute(
         insert(AccessEvent)
         .values(
@@ -201,7 +209,7 @@ def _log(
             device_id=ctx.device_id,
             user_id=guard_id,
             direction=direction,
-            visit_id=visit.id,
+            visit_id=visit.id if visit is not None else None,
             temperature=temp,
             decision=outcome.decision.value,
             reasons=" ".join(outcome.reasons),
@@ -319,21 +327,7 @@ def scan_code(
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.compound_id != ctx.compound_id:
         outcome = Outcome(Decision.DENY, ("other_compound",) if visit else ("unknown_pass",))
-        event_id = db.session.execute(
-            insert(AccessEvent)
-            .values(
-                occurred_at=now,
-                gate_id=ctx.gate_id,
-                device_id=ctx.device_id,
-                user_id=guard_id,
-                direction=direction.value,
-                temperature=temp,
-                decision="deny",
-                reasons=" ".join(outcome.reasons),
-                request_id=rid,
-            )
-            .returning(AccessEvent.id)
-        ).scalar_one()
+        event_id = _log(ctx, None, outcome, direction.value, temp, rid, guard_id, now)
         db.session.commit()
         return ScanResult("deny", outcome.reasons, event_id, None, now)
     today = now.astimezone(current_app.config["TZ"]).date()
