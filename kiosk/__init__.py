@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as cfg
+from . import security_headers
 from .domain.passcodes import PassKeyError, PassKeys
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .services import auth as auth_service
+from .services import throttle
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -26,7 +31,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    security_headers.init_app(app)
     return app
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The signed cookie session, marked ``Secure`` whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if app.config["SESSION_COOKIE_SECURE"]:
+            return True
+        return has_request_context() and request.is_secure
 
 
 def configure(app: Flask, test_config: dict | None) -> None:
@@ -38,6 +53,13 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
     production = os.environ.get("KIOSK_ENV") == "production" and not app.testing
     cfg.ensure_secrets(app.config, app.instance_path, production)
+    cfg.secure_cookies(app.config, production)
+    app.session_interface = SessionInterface()
+    proxies = app.config["PROXY_COUNT"]
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = engine_url(app.config["DATABASE_URL"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The driver's 5 s lock wait, not a deferred BEGIN: see MEASUREMENTS.md.
@@ -81,8 +103,14 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def select_locale() -> str:
-    """The user's saved setting, then this browser's choice, then Accept-Language, then zh_CN."""
+    """The user's saved setting, then this browser's choice, then Accept-Language, then zh_CN.
+
+    A gate tablet is shared by the guards who sign in on it by PIN: its own choice comes first.
+    """
     languages = current_app.config["LANGUAGES"]
+    if session.get(auth_service.AUTH_METHOD) == auth_service.PIN:
+        if session.get("locale") in languages:
+            return session["locale"]
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
@@ -112,14 +140,8 @@ def register_extensions(app: Flask) -> None:
         f for f in app.before_request_funcs.get(None, []) if f != limiter._check_request_limit
     ]
 
-    from .models import User
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    login_manager.user_loader(auth_service.load_user)
+    throttle.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask --app kiosk init-db | demo-data | create-user``."""
+"""Command-line tasks: ``flask --app kiosk init-db | demo-data | create-user | set-password |
+disable-user``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(demo_data)
     app.cli.add_command(create_user)
+    app.cli.add_command(set_password)
+    app.cli.add_command(disable_user)
 
 
 @click.command("init-db")
@@ -58,6 +61,44 @@ def create_user(username, role, community_name, household_id, password):
         click.echo(f"Password: {password}")
 
 
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"No user {username!r}.")
+    return user
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.option("--password", help="Without it, a password is generated and printed.")
+def set_password(username, password):
+    """Give a user a new password; every session and API token of the user ends."""
+    user = _user(username)
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        auth.set_password(user, password)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"New password set for {user.username}; their sessions have ended.")
+    if generated:
+        click.echo(f"Password: {password}")
+
+
+@click.command("disable-user")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Allow the user to sign in again.")
+def disable_user(username, enable):
+    """Stop a user signing in; every session and API token of the user ends at once."""
+    user = _user(username)
+    auth.set_active(user, enable)
+    if enable:
+        click.echo(f"{user.username} may sign in again.")
+    else:
+        click.echo(f"{user.username} is disabled; their sessions have ended.")
+
+
 @click.command("demo-data")
 def demo_data():
     """Load a demo street, community, compounds, people, passes and users; prints the logins."""
@@ -80,6 +121,11 @@ def demo_data():
 
 
 def _load_demo() -> None:
+    from .contract import org as shapes
+    from .contract.passes import PassCreate
+
+    PHONE_PASS = PassCreate.parse({"kind": "resident"})  # noqa: N806
+    PAPER_PASS = PassCreate.parse({"kind": "paper"})  # noqa: N806
     community = org.get_or_create_community("丰台社区", "花乡街道")
     db.session.commit()
     office = auth.create_user("office", "office", DEMO_PASSWORD, community=community)
@@ -94,17 +140,25 @@ def _load_demo() -> None:
     for c_index, (compound_name, gates) in enumerate(
         (("新发地北里", ("东门", "西门", "南门")), ("樱桃园小区", ("北门", "南门")))
     ):
-        compound = org.create_compound(office, {"name": compound_name})
+        compound = org.create_compound(office, shapes.CompoundCreate.parse({"name": compound_name}))
         for gate_name in gates:
-            gate = org.create_gate(office, compound.id, {"name": gate_name})
-            _device, token = org.create_device(office, gate.id, {"name": f"{gate_name}平板"})
+            gate = org.create_gate(
+                office, compound.id, shapes.GateCreate.parse({"name": gate_name})
+            )
+            _device, token = org.create_device(
+                office, gate.id, shapes.DeviceCreate.parse({"name": f"{gate_name}平板"})
+            )
             click.echo(f"  device token for {compound_name} {gate_name}: {token}")
         for b in range(1, 4):
-            building = org.create_building(office, compound.id, {"name": f"{b}号楼"})
+            building = org.create_building(
+                office, compound.id, shapes.BuildingCreate.parse({"name": f"{b}号楼"})
+            )
             for unit in ("1", "2"):
                 for room in ("101", "102", "201"):
                     household = org.create_household(
-                        office, building.id, {"unit": unit, "room": room}
+                        office,
+                        building.id,
+                        shapes.HouseholdCreate.parse({"unit": unit, "room": room}),
                     )
                     first_household = first_household or household
                     for person in range(2):
@@ -112,14 +166,16 @@ def _load_demo() -> None:
                         resident = org.create_resident(
                             office,
                             household.id,
-                            {
-                                "name": surnames[n] + given[(n + person) % 10],
-                                "id_number": f"11010619{70 + n}0101{b}{unit}{room[-1]}{person}",
-                            },
+                            shapes.ResidentCreate.parse(
+                                {
+                                    "name": surnames[n] + given[(n + person) % 10],
+                                    "id_number": f"11010619{70 + n}0101{b}{unit}{room[-1]}{person}",
+                                }
+                            ),
                         )
-                        passes.issue_pass(office, resident.id, {"kind": "resident"}, None)
+                        passes.issue_pass(office, resident.id, PHONE_PASS)
                         if person == 1 and room == "201":
-                            passes.issue_pass(office, resident.id, {"kind": "paper"}, None)
+                            passes.issue_pass(office, resident.id, PAPER_PASS)
     auth.create_user("resident", "resident", DEMO_PASSWORD, household=first_household)
     # One household under home observation, as in the market outbreak.
     observed = db.session.scalars(select(Household).order_by(Household.id.desc())).first()

@@ -16,8 +16,14 @@ ENV_KEYS = (
     "ID_HASH_KEY",
     "GATE_RESULT_SECONDS",
     "RISK_LOOKBACK_DAYS",
+    "PREFERRED_URL_SCHEME",
+    "SESSION_COOKIE_SECURE",
+    "PROXY_COUNT",
 )
-INT_KEYS = ("PASS_STEP_SECONDS", "GATE_RESULT_SECONDS", "RISK_LOOKBACK_DAYS")
+INT_KEYS = ("PASS_STEP_SECONDS", "GATE_RESULT_SECONDS", "RISK_LOOKBACK_DAYS", "PROXY_COUNT")
+BOOL_KEYS = ("SESSION_COOKIE_SECURE",)
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLS |= {"0": False, "false": False, "no": False, "off": False}
 
 
 class ConfigError(RuntimeError):
@@ -38,6 +44,16 @@ def defaults(instance_path: str) -> dict:
         "LANGUAGES": ("zh_CN", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # None: Secure in production and when PREFERRED_URL_SCHEME is https (``secure_cookies``);
+        # the cookie is Secure on any request that came over HTTPS in any case.
+        "SESSION_COOKIE_SECURE": None,
+        "HSTS_SECONDS": 31536000,
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port are
+        # trusted (werkzeug's ProxyFix); 0 when clients connect to gunicorn directly.
+        "PROXY_COUNT": 0,
+        # Failed sign-ins (services/throttle.py): per scope, overrides of its DEFAULT_RULES.
+        "SIGN_IN_THROTTLE": {},
+        "SIGN_IN_THROTTLE_PREFIX": "kiosk:sign-in:",
         "WTF_CSRF_TIME_LIMIT": None,
         "EVENTS_PAGE_SIZE": 100,
         "GATE_RESULT_SECONDS": 6,
@@ -56,7 +72,17 @@ def from_env(config: dict) -> None:
                     value = int(value)
                 except ValueError:
                     raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
+            elif key in BOOL_KEYS:
+                if value.lower() not in _BOOLS:
+                    raise ConfigError(f"{key} must be 1 or 0, not {value!r}")
+                value = _BOOLS[value.lower()]
             config[key] = value
+
+
+def secure_cookies(config: dict, production: bool) -> None:
+    """The session cookie is only sent over HTTPS in production or when the site is https."""
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = production or config["PREFERRED_URL_SCHEME"] == "https"
 
 
 SECRETS = ("SECRET_KEY", "PASS_KEYS", "ID_HASH_KEY")

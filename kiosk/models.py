@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,6 +137,11 @@ class Resident(db.Model):
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_last4: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the person is by the gate log (in | out | unknown), whichever pass they used. Every
+    # allowed passage changes it with a conditional UPDATE on ``state_version``, so two gates
+    # deciding for one person at the same moment cannot both allow (docs/concurrency.md).
+    presence: Mapped[str | None] = mapped_column(String(3))
+    state_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     household: Mapped[Household] = relationship()
 
 
@@ -184,6 +190,9 @@ class User(db.Model):
     )  # guards sign in on tablets with a PIN
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's user id: raising it (sign-out, a new password or PIN, disabling)
+    # ends every session of this user on every server (services/auth.py).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login
     @property
@@ -199,7 +208,18 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_epoch}"
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins counted per account or per address (keyed hashes, never the names), shared
+    by every worker and server; Redis holds them instead when configured (services/throttle.py)."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(db.Model):
@@ -237,6 +257,14 @@ class AccessEvent(db.Model):
         Index("ix_access_event_pass_decision_id", "pass_id", "decision", "id"),
         Index("ix_access_event_gate_time", "gate_id", "occurred_at"),
         Index("ix_access_event_time", "occurred_at"),
+        # One guard's decision per referred scan, however many tablets tap at once.
+        Index(
+            "uq_access_event_override_of",
+            "parent_id",
+            unique=True,
+            sqlite_where=text("override"),
+            postgresql_where=text("override"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -254,6 +282,7 @@ class AccessEvent(db.Model):
     # A guard's override of a referred scan, or a second temperature reading, points at the scan.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("access_event.id"), index=True)
     override: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    override_reason: Mapped[str | None] = mapped_column(String(20))  # OverrideReason
     note: Mapped[str | None] = mapped_column(String(200))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True)
 

@@ -147,6 +147,52 @@ def test_migrations_build_the_same_schema_as_the_models(app, tmp_path):
         db.engine.dispose()
 
 
+def _empty_database(app, tmp_path, name: str) -> str:
+    """The URL of a new, empty database on the app's engine."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    from kiosk import engine_url
+
+    if db.engine.dialect.name != "postgresql":
+        return f"sqlite:///{tmp_path}/{name}.sqlite3"
+    name = f"{name}_{os.getpid()}"
+    base = app.config["DATABASE_URL"].rpartition("/")[0]
+    admin = create_engine(engine_url(base + "/postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{base}/{name}"
+
+
+def test_migration_0003_goes_down_and_up_again(app, tmp_path):
+    """Sessions and sign-in throttle (0003): downgrade below it and upgrade again, both engines."""
+    from flask_migrate import downgrade, upgrade
+
+    url = _empty_database(app, tmp_path, "kiosk_migration_0003")
+    other = create_app({**app.config, "DATABASE_URL": url})
+    directory = other.extensions["migrate"].directory
+    with other.app_context():
+
+        def schema() -> tuple[bool, set[str]]:
+            insp = inspect(db.engine)
+            return insp.has_table("sign_in_throttle"), {c["name"] for c in insp.get_columns("user")}
+
+        upgrade(directory=directory)
+        has_table, columns = schema()
+        assert has_table and "session_epoch" in columns
+        downgrade(directory=directory, revision="915da7d75948")
+        has_table, columns = schema()
+        assert not has_table and "session_epoch" not in columns and "pin_hash" in columns
+        upgrade(directory=directory)
+        has_table, columns = schema()
+        assert has_table and "session_epoch" in columns
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_zh_cn_catalog_is_complete():
     with open(ROOT / "kiosk/translations/messages.pot", "rb") as f:
         template = read_po(f)

@@ -40,6 +40,16 @@ class PassKind(StrEnum):
     EXEMPTION = "exemption"
 
 
+class OverrideReason(StrEnum):
+    """Why a guard allowed a referred scan (a denial needs no reason)."""
+
+    KNOWN_RESIDENT = "known_resident"
+    CHECKED_ID = "checked_id"
+    MEDICAL = "medical"
+    OFFICIAL = "official"
+    OTHER = "other"  # a note is required
+
+
 class TestOutcome(StrEnum):
     NEGATIVE = "negative"
     POSITIVE = "positive"

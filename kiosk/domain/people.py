@@ -1,4 +1,6 @@
-"""Showing people with as little of them as the guard needs."""
+"""Showing people with as little of them as the guard needs; the roles people sign in with."""
+
+from enum import StrEnum
 
 
 def mask_name(name: str) -> str:
@@ -10,3 +12,13 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "".join(" " if ch == " " else "*" for ch in name[1:])
+
+
+class Role(StrEnum):
+    """Who a signed-in user is; the scope of each role is in ``services/scope.py``."""
+
+    STREET = "street"  # the street office: every community of its street
+    OFFICE = "office"  # a community office
+    GUARD = "guard"
+    WORKER = "worker"
+    RESIDENT = "resident"

@@ -23,7 +23,24 @@ class HealthCode(StrEnum):
     RED = "red"
 
 
-PURPOSES = ("delivery", "visit", "repair", "medical", "official", "other")
+class RiskLevel(StrEnum):
+    """How risky the office rates a place that visitors declare against."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class VisitPurpose(StrEnum):
+    DELIVERY = "delivery"
+    VISIT = "visit"
+    REPAIR = "repair"
+    MEDICAL = "medical"
+    OFFICIAL = "official"
+    OTHER = "other"
+
+
+PURPOSES = tuple(p.value for p in VisitPurpose)
 
 VISITOR_REASONS: dict[str, tuple[Decision, str]] = {
     "visitors_not_allowed": (Decision.DENY, N_("No visitors are allowed into this compound now")),

@@ -1,58 +1,39 @@
 """JSON API v1: bearer tokens for staff and for gate devices, never cookies.
 
-Every view parses, calls one service, and answers JSON. Errors are
-``{"error": {"code", "message"}}`` (see ``errors.py``); the contract is ``openapi.json``.
+Every view declares its contract with ``@endpoint`` (``routes/contract.py``): the models it
+takes and answers, from ``kiosk/contract``. It receives validated models, calls one service and
+returns what the service gave; the decorator writes the answer. Errors are
+``{"error": {"code", "message", "field", "fields"}}`` (see ``errors.py``); the contract is
+``openapi.json``, generated from the same declarations.
 """
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import Blueprint, current_app, g, jsonify, request
-from flask_babel import gettext as _
+from flask import Blueprint, current_app, g, jsonify
 from flask_babel import lazy_gettext as _l
 
-from ..domain.reasons import reason_message
+from ..contract import common, events, org, passes, risk_areas, scans, tokens
+from ..contract.openapi import document
 from ..extensions import limiter
-from ..models import Pass
-from ..services import auth, events, org, passes, scan, validate, visitors
-from ..services.errors import Invalid, ServiceError, Unauthorized
-from .openapi import document
+from ..services import auth, scan, visitors
+from ..services import events as event_service
+from ..services import org as org_service
+from ..services import passes as pass_service
+from ..services.errors import Unauthorized
+from ..services.gate import GateAction
+from .contract import DEVICE, STAFF, endpoint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-
-def iso(dt):
-    return dt.astimezone(current_app.config["TZ"]).isoformat() if dt is not None else None
-
-
-def body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ServiceError(_l("The request body must be a JSON object."), code="bad_json")
-    return data
-
-
-def bearer() -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
-        raise Unauthorized()
-    return token.strip()
-
-
-def staff(view):
-    """Resolve the bearer token to a staff user in ``g.actor``; roles are checked by services."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        user = auth.user_for_token(bearer())
-        if user is None:
-            raise Unauthorized(_l("The token is not valid or has expired."), code="bad_token")
-        g.actor = user
-        return view(*args, **kwargs)
-
-    return wrapped
+_INFO = {
+    "title": "kiosk gate-check API",
+    "version": "1",
+    "description": "Gate checks for residential compounds under closed management. Times are "
+    "ISO 8601; answers carry the deployment's offset. Errors are "
+    '{"error": {"code", "message", "field", "fields"}}; messages follow Accept-Language '
+    "(zh-CN by default, en). Unknown fields in a body are refused. The walk-through is "
+    "docs/api.md.",
+}
 
 
 def tz():
@@ -60,301 +41,218 @@ def tz():
 
 
 @bp.get("/openapi.json")
+@endpoint(security=None, response=common.Document)
 def openapi():
-    """The OpenAPI 3 description of this API."""
-    return jsonify(document())
+    """The OpenAPI 3.1 description of this API (this document)."""
+    doc = current_app.extensions.get("kiosk.openapi")
+    if doc is None:
+        doc = current_app.extensions["kiosk.openapi"] = document(current_app, bp.name, _INFO)
+    return jsonify(doc)
 
 
 @bp.post("/tokens")
 @limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
-def create_token():
-    """Exchange a staff username and password for a bearer token."""
-    data = body()
-    user = auth.authenticate(data.get("username"), data.get("password"))
+@endpoint(
+    security=None, status=201, body=tokens.TokenRequest, response=tokens.Token, errors=(401, 429)
+)
+def create_token(body: tokens.TokenRequest):
+    """Exchange a staff username and password for a bearer token (rate-limited)."""
+    user = auth.authenticate(body.username, body.password)
     if user is None:
         raise Unauthorized(_l("Wrong username or password."), code="bad_credentials")
     token, row = auth.issue_api_token(user)
-    return jsonify(token=token, expires_at=iso(row.expires_at), role=user.role), 201
+    return tokens.Token(token=token, expires_at=row.expires_at, role=user.role)
 
 
-def compound_json(c):
-    return {
-        "id": c.id,
-        "name": c.name,
-        "community_id": c.community_id,
-        "seal_state": c.seal_state,
-        "seal_reason": c.seal_reason,
-        "temperature_required": c.temperature_required,
-    }
+# --- places -----------------------------------------------------------------------------------
 
 
 @bp.post("/compounds")
-@staff
-def create_compound():
-    """Create a compound."""
-    c = org.create_compound(g.actor, body())
-    return jsonify(compound_json(c)), 201
+@endpoint(
+    security=STAFF,
+    status=201,
+    body=org.CompoundCreate,
+    response=org.Compound,
+    errors=(409,),
+)
+def create_compound(body: org.CompoundCreate):
+    """Create a compound (street users name the community)."""
+    return org_service.create_compound(g.actor, body)
 
 
 @bp.patch("/compounds/<int:compound_id>")
-@staff
-def update_compound(compound_id: int):
-    """Seal, set in-only or open a compound; change its temperature rule."""
-    return jsonify(compound_json(org.update_compound(g.actor, compound_id, body())))
+@endpoint(security=STAFF, body=org.CompoundChange, response=org.Compound)
+def update_compound(compound_id: int, body: org.CompoundChange):
+    """Seal, set in-only or open a compound; change its temperature rule.
+
+    A reason is required unless the new state is open.
+    """
+    return org_service.update_compound(g.actor, compound_id, body)
 
 
 @bp.post("/compounds/<int:compound_id>/gates")
-@staff
-def create_gate(compound_id: int):
+@endpoint(security=STAFF, status=201, body=org.GateCreate, response=org.Gate, errors=(409,))
+def create_gate(compound_id: int, body: org.GateCreate):
     """Add a gate to a compound."""
-    gate = org.create_gate(g.actor, compound_id, body())
-    return jsonify(gate_json(gate)), 201
-
-
-def gate_json(gate):
-    return {"id": gate.id, "compound_id": gate.compound_id, "name": gate.name, "open": gate.is_open}
+    return org_service.create_gate(g.actor, compound_id, body)
 
 
 @bp.patch("/gates/<int:gate_id>")
-@staff
-def update_gate(gate_id: int):
+@endpoint(security=STAFF, body=org.GateChange, response=org.Gate)
+def update_gate(gate_id: int, body: org.GateChange):
     """Open or close a gate."""
-    return jsonify(gate_json(org.update_gate(g.actor, gate_id, body())))
-
-
-def building_json(b):
-    return {
-        "id": b.id,
-        "compound_id": b.compound_id,
-        "name": b.name,
-        "seal_state": b.seal_state,
-        "seal_reason": b.seal_reason,
-    }
+    return org_service.update_gate(g.actor, gate_id, body)
 
 
 @bp.post("/compounds/<int:compound_id>/buildings")
-@staff
-def create_building(compound_id: int):
+@endpoint(security=STAFF, status=201, body=org.BuildingCreate, response=org.Building, errors=(409,))
+def create_building(compound_id: int, body: org.BuildingCreate):
     """Add a building to a compound."""
-    return jsonify(building_json(org.create_building(g.actor, compound_id, body()))), 201
+    return org_service.create_building(g.actor, compound_id, body)
 
 
 @bp.patch("/buildings/<int:building_id>")
-@staff
-def update_building(building_id: int):
-    """Seal, set in-only or open a building."""
-    return jsonify(building_json(org.update_building(g.actor, building_id, body())))
+@endpoint(security=STAFF, body=org.BuildingChange, response=org.Building)
+def update_building(building_id: int, body: org.BuildingChange):
+    """Seal, set in-only or open a building.
 
-
-def household_json(h):
-    return {
-        "id": h.id,
-        "building_id": h.building_id,
-        "unit": h.unit,
-        "room": h.room,
-        "observation_until": iso(h.observation_until),
-        "observation_reason": h.observation_reason,
-    }
+    A reason is required unless the new state is open.
+    """
+    return org_service.update_building(g.actor, building_id, body)
 
 
 @bp.post("/buildings/<int:building_id>/households")
-@staff
-def create_household(building_id: int):
+@endpoint(
+    security=STAFF, status=201, body=org.HouseholdCreate, response=org.Household, errors=(409,)
+)
+def create_household(building_id: int, body: org.HouseholdCreate):
     """Add a household (unit and room) to a building."""
-    return jsonify(household_json(org.create_household(g.actor, building_id, body()))), 201
+    return org_service.create_household(g.actor, building_id, body)
 
 
 @bp.patch("/households/<int:household_id>")
-@staff
-def update_household(household_id: int):
-    """Start, change or end home observation."""
-    return jsonify(household_json(org.update_household(g.actor, household_id, body(), tz())))
+@endpoint(security=STAFF, body=org.HouseholdChange, response=org.Household)
+def update_household(household_id: int, body: org.HouseholdChange):
+    """Start, change or end home observation.
+
+    observation_until must be in the future and needs an observation_reason; null ends the
+    observation.
+    """
+    return org_service.update_household(g.actor, household_id, body)
+
+
+# --- people -----------------------------------------------------------------------------------
 
 
 @bp.post("/households/<int:household_id>/residents")
-@staff
-def create_resident(household_id: int):
-    """Add a resident; ID number and phone are stored only as a keyed hash and the last four."""
-    r = org.create_resident(g.actor, household_id, body())
-    return jsonify(
-        id=r.id,
-        household_id=r.household_id,
-        name=r.name,
-        id_last4=r.id_last4,
-        phone_last4=r.phone_last4,
-    ), 201
-
-
-def pass_json(p: Pass, code: str | None = None):
-    out = {
-        "id": p.id,
-        "resident_id": p.resident_id,
-        "kind": p.kind,
-        "valid_from": iso(p.valid_from),
-        "valid_until": iso(p.valid_until),
-        "revoked_at": iso(p.revoked_at),
-    }
-    if p.kind == "exemption":
-        out["purpose"] = p.purpose
-        out["negative_test_within_hours"] = p.negative_test_within_hours
-    if code is not None:
-        out["code"] = code
-    return out
+@endpoint(security=STAFF, status=201, body=org.ResidentCreate, response=org.Resident)
+def create_resident(household_id: int, body: org.ResidentCreate):
+    """Add a resident; ID number and phone are kept only as a keyed hash and the last four."""
+    return org_service.create_resident(g.actor, household_id, body)
 
 
 @bp.post("/residents/<int:resident_id>/passes")
-@staff
-def issue_pass(resident_id: int):
+@endpoint(security=STAFF, status=201, body=passes.PassCreate, response=passes.IssuedPass)
+def issue_pass(resident_id: int, body: passes.PassCreate):
     """Issue a phone (rotating code) or paper (static code) pass."""
-    p = passes.issue_pass(g.actor, resident_id, body(), tz())
-    return jsonify(pass_json(p, passes.code_for(p))), 201
+    p = pass_service.issue_pass(g.actor, resident_id, body)
+    return passes.IssuedPass.of(p, pass_service.code_for(p))
 
 
 @bp.post("/passes/<int:pass_id>/revoke")
-@staff
-def revoke_pass(pass_id: int):
-    """Revoke a pass: its codes stop working at once."""
-    data = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(data, dict):
-        raise ServiceError(_l("The request body must be a JSON object."), code="bad_json")
-    return jsonify(pass_json(passes.revoke(g.actor, pass_id, data)))
+@endpoint(
+    security=STAFF,
+    body=passes.PassRevoke,
+    body_required=False,
+    response=passes.Pass,
+    errors=(409,),
+)
+def revoke_pass(pass_id: int, body: passes.PassRevoke):
+    """Revoke a pass: its codes stop working at once. The body may be left out."""
+    return pass_service.revoke(g.actor, pass_id, body)
 
 
 @bp.post("/residents/<int:resident_id>/exemptions")
-@staff
-def issue_exemption(resident_id: int):
-    """Issue an exemption: one exit and one return within a window."""
-    p = passes.issue_exemption(g.actor, resident_id, body(), tz())
-    return jsonify(pass_json(p, passes.code_for(p))), 201
+@endpoint(security=STAFF, status=201, body=passes.ExemptionCreate, response=passes.IssuedPass)
+def issue_exemption(resident_id: int, body: passes.ExemptionCreate):
+    """Issue an exemption: one exit and one return within a window.
+
+    While valid it overrides seals and home observation for this person only. valid_until is
+    after valid_from, in the future, and at most 14 days after valid_from.
+    """
+    p = pass_service.issue_exemption(g.actor, resident_id, body)
+    return passes.IssuedPass.of(p, pass_service.code_for(p))
 
 
 @bp.post("/residents/<int:resident_id>/tests")
-@staff
-def record_test(resident_id: int):
-    """Record a nucleic-acid test result."""
-    t = org.record_test(g.actor, resident_id, body(), tz())
-    return jsonify(
-        id=t.id, resident_id=t.resident_id, taken_at=iso(t.taken_at), result=t.result
-    ), 201
+@endpoint(security=STAFF, status=201, body=org.TestResultCreate, response=org.TestResult)
+def record_test(resident_id: int, body: org.TestResultCreate):
+    """Record a nucleic-acid test result (taken_at not in the future)."""
+    return org_service.record_test(g.actor, resident_id, body)
 
 
 @bp.post("/gates/<int:gate_id>/devices")
-@staff
-def create_device(gate_id: int):
-    """Register a gate device; its token is shown once."""
-    device, token = org.create_device(g.actor, gate_id, body())
-    return jsonify(
+@endpoint(security=STAFF, status=201, body=org.DeviceCreate, response=org.Device)
+def create_device(gate_id: int, body: org.DeviceCreate):
+    """Register a gate device; its token is shown this once."""
+    device, token = org_service.create_device(g.actor, gate_id, body)
+    return org.Device(
         id=device.id, gate_id=device.gate_id, name=device.name, kind=device.kind, token=token
-    ), 201
+    )
+
+
+# --- the gate ---------------------------------------------------------------------------------
 
 
 @bp.post("/scans")
 @limiter.exempt
-def create_scan():
-    """Decide one scan, authenticated by the device's bearer token."""
-    token = bearer()
-    data = body()
-    result = scan.scan(
-        token,
-        data.get("code"),
-        data.get("direction"),
-        data.get("temperature"),
-        data.get("request_id"),
-    )
-    return jsonify(scan_json(result))
+@endpoint(security=DEVICE, body=scans.ScanRequest, response=scans.ScanAnswer)
+def create_scan(body: scans.ScanRequest):
+    """Decide one scan at the device's gate (device bearer token).
 
-
-def scan_json(result: scan.ScanResult) -> dict:
-    holder = result.holder
-    return {
-        "decision": result.decision,
-        "reasons": [{"code": c, "message": _(reason_message(c))} for c in result.reasons],
-        "event_id": result.event_id,
-        "occurred_at": iso(result.occurred_at),
-        "replayed": result.replayed,
-        "holder": None
-        if holder is None
-        else {
-            "display_name": holder.display_name,
-            "building": holder.building,
-            "unit": holder.unit,
-            "pass_kind": holder.pass_kind,
-        },
-    }
+    A repeated request_id from the same device returns the first answer and logs nothing.
+    """
+    action = GateAction(device_token=g.device_token, request_id=body.request_id)
+    result = scan.scan(action, body.code, body.direction, body.temperature)
+    return scans.ScanAnswer.of(result)
 
 
 @bp.get("/events")
-@staff
-def list_events():
-    """Access events in the caller's communities, oldest first, paginated by ``after``."""
-    args = request.args
-    gate_id = _int_arg("gate_id")
-    after = _int_arg("after")
-    limit = _int_arg("limit")
-    if limit is None:
-        limit = current_app.config["EVENTS_PAGE_SIZE"]
-    if not 1 <= limit <= 1000:
-        raise Invalid(_l("limit: must be a whole number from 1 to 1000."), field="limit")
-    since = validate.moment(args, "since", tz(), required=False)
-    until = validate.moment(args, "until", tz(), required=False)
-    rows = events.list_events(g.actor, gate_id, since, until, after, limit)
-    items = [
-        {
-            "id": e.id,
-            "occurred_at": iso(e.occurred_at),
-            "gate_id": e.gate_id,
-            "device_id": e.device_id,
-            "direction": e.direction,
-            "pass_id": e.pass_id,
-            "resident_id": e.resident_id,
-            "temperature": e.temperature,
-            "decision": e.decision,
-            "reasons": e.reasons.split() if e.reasons else [],
-            "manual": e.manual,
-        }
-        for e in rows
-    ]
-    next_after = items[-1]["id"] if len(items) == limit else None
-    return jsonify(items=items, next_after=next_after)
+@endpoint(security=STAFF, query=events.EventQuery, response=events.EventPage)
+def list_events(query: events.EventQuery):
+    """Access events in the caller's communities, oldest first.
+
+    Paginated by id: pass next_after as after for the next page.
+    """
+    limit = query.limit or current_app.config["EVENTS_PAGE_SIZE"]
+    rows = event_service.list_events(
+        g.actor, query.gate_id, query.since, query.until, query.after, limit
+    )
+    return events.EventPage(
+        items=[events.Event.model_validate(e) for e in rows],
+        next_after=rows[-1].id if len(rows) == limit else None,
+    )
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    # isascii: str.isdigit() is also true for "²", which int() refuses.
-    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) > 2**31 - 1:
-        raise Invalid(_l("%(field)s: must be a whole number.", field=name), field=name)
-    return int(value)
-
-
-def risk_area_json(a):
-    return {
-        "id": a.id,
-        "community_id": a.community_id,
-        "name": a.name,
-        "level": a.level,
-        "since": iso(a.since),
-    }
+# --- risk areas -------------------------------------------------------------------------------
 
 
 @bp.get("/risk-areas")
-@staff
+@endpoint(security=STAFF, response=risk_areas.RiskAreaList)
 def list_risk_areas():
     """The current risk areas of the caller's communities."""
-    return jsonify(items=[risk_area_json(a) for a in visitors.list_risk_areas(g.actor)])
+    return risk_areas.RiskAreaList(items=visitors.list_risk_areas(g.actor))
 
 
 @bp.post("/risk-areas")
-@staff
-def create_risk_area():
-    """Declare a risk area (name, level high|medium|low, since)."""
-    return jsonify(risk_area_json(visitors.create_risk_area(g.actor, body(), tz()))), 201
+@endpoint(security=STAFF, status=201, body=risk_areas.RiskAreaCreate, response=risk_areas.RiskArea)
+def create_risk_area(body: risk_areas.RiskAreaCreate):
+    """Declare a risk area that visitors declare against (street users name the community)."""
+    return visitors.create_risk_area(g.actor, body.as_dict(), tz())
 
 
 @bp.delete("/risk-areas/<int:area_id>")
-@staff
+@endpoint(security=STAFF, status=204)
 def delete_risk_area(area_id: int):
     """Remove a risk area from the current list."""
     visitors.delete_risk_area(g.actor, area_id)
-    return "", 204

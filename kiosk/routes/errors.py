@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..extensions import db
 from ..services.errors import ServiceError
@@ -42,11 +42,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def render_error(status: int, code: str, message: str, field: str | None = None):
+def render_error(
+    status: int, code: str, message: str, field: str | None = None, fields: list | None = None
+):
     if wants_json():
         err = {"code": code, "message": message}
         if field:
             err["field"] = field
+        if fields:
+            err["fields"] = fields  # every field at fault (contract.errors), the first in front
         response = jsonify(error=err)
         response.status_code = status
         if status == 401:
@@ -55,11 +59,27 @@ def render_error(status: int, code: str, message: str, field: str | None = None)
     return render_template("error.html", status=status, message=message), status
 
 
+def _fields(exc: ServiceError) -> list[dict] | None:
+    """Every field at fault: all of a refused model's, or the one a service named."""
+    errors = getattr(exc, "errors", None)  # contract.errors.ContractError
+    if errors:
+        return [e.as_json() for e in errors]
+    if exc.field:
+        return [{"field": exc.field, "code": exc.code, "message": str(exc.message)}]
+    return None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
         db.session.rollback()
-        return render_error(exc.status, exc.code, str(exc.message), exc.field)
+        response = make_response(
+            render_error(exc.status, exc.code, str(exc.message), exc.field, _fields(exc))
+        )
+        retry_after = getattr(exc, "retry_after", None)  # throttle.Throttled
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -69,7 +89,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         status = exc.code or 500
         message = _messages().get(status) or exc.description or ""
-        return render_error(status, _HTTP_CODES.get(status, "error"), message)
+        response = make_response(render_error(status, _HTTP_CODES.get(status, "error"), message))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110
+        return response
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

@@ -19,15 +19,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
+from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
 from ..extensions import db, limiter
-from ..models import Building
-from ..services import devices, gate, visitors
+from ..models import Building, utcnow
+from ..services import auth, devices, gate, gatelog, visitors
 from ..services import scan as scan_service
 from ..services.errors import Invalid, ServiceError
+from ..services.gate import GateAction
+from ..services.throttle import Throttled
+from .helpers import throttled_page
 
 bp = Blueprint("gate", __name__, url_prefix="/gate")
 
@@ -119,17 +123,24 @@ def enrol():
 
 
 @bp.route("/login", methods=("GET", "POST"))
-@limiter.limit("20 per minute", methods=["POST"])
 @device_required
 def login():
-    """The guard on duty signs in with username and PIN."""
+    """The guard on duty signs in with username and PIN: a session for the gate pages only.
+
+    Failures are throttled per username and per address (services/throttle.py).
+    """
     error = None
     username = ""
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()[:64]
-        user = gate.authenticate_guard(g.gate, username, request.form.get("pin") or "")
+        try:
+            user = auth.authenticate_guard(
+                g.gate.community_id, username, request.form.get("pin") or ""
+            )
+        except Throttled as exc:
+            return throttled_page("gate/login.html", exc, username=username)
         if user is not None:
-            login_user(user)
+            auth.start_session(user, auth.PIN)
             return redirect(url_for(".index"), code=303)
         error = _("Wrong username or PIN, or not a guard of this compound.")
     return render_template("gate/login.html", error=error, username=username)
@@ -138,8 +149,8 @@ def login():
 @bp.post("/logout")
 @device_required
 def logout():
-    """Shift change: the guard signs out, the tablet stays enrolled."""
-    logout_user()
+    """Shift change: the guard signs out (everywhere), the tablet stays enrolled."""
+    auth.end_session()
     return redirect(url_for(".login"), code=303)
 
 
@@ -154,8 +165,8 @@ def index():
         "gate/index.html",
         ctx=g.gate,
         clear_seconds=current_app.config["GATE_RESULT_SECONDS"],
-        occupancy=gate.occupancy(g.gate),
-        recent=gate.recent(g.gate),
+        occupancy=gatelog.occupancy(g.gate.compound_id, utcnow()),
+        recent=gatelog.recent(g.gate.gate_id),
     )
 
 
@@ -164,16 +175,24 @@ def index():
 def panel():
     """People inside now and the last ten decisions (refreshed after every scan)."""
     return render_template(
-        "gate/_panel.html", ctx=g.gate, occupancy=gate.occupancy(g.gate), recent=gate.recent(g.gate)
+        "gate/_panel.html",
+        ctx=g.gate,
+        occupancy=gatelog.occupancy(g.gate.compound_id, utcnow()),
+        recent=gatelog.recent(g.gate.gate_id),
     )
 
 
-def render_result(result: scan_service.ScanResult, status: int = 200, **extra):
+def _action(request_id: object = None) -> GateAction:
+    """This tablet and its guard, now; the request id that makes a retry safe."""
+    return GateAction.tablet(g.gate, current_user.id, scan_service.clean_request_id(request_id))
+
+
+def render_result(result: gatelog.ScanResult, status: int = 200, **extra):
     response = make_response(
         render_template(
             "gate/_result.html",
             result=result,
-            override_reasons=gate.OVERRIDE_REASONS,
+            override_reasons=list(OverrideReason),
             **extra,
         ),
         status,
@@ -199,13 +218,12 @@ def scan():
     """Decide a scanned code (wedge or camera)."""
     form = request.form
     try:
+        action = _action(form.get("request_id"))
         result = scan_service.scan(
-            g.device_token,
+            action,
             (form.get("code") or "")[:100],
             form.get("direction"),
             form.get("temperature"),
-            form.get("request_id"),
-            guard_id=current_user.id,
             code_seen_at=scan_service.clean_seen_at(form.get("scanned_at")),
         )
     except ServiceError as exc:
@@ -219,21 +237,23 @@ def scan():
 def override(event_id: int):
     """The guard allows (with a reason) or denies a referred scan."""
     try:
-        event = gate.override(g.gate, current_user, event_id, request.form.to_dict())
+        event = scan_service.override(
+            _action(), g.gate, current_user, event_id, request.form.to_dict()
+        )
     except Invalid as exc:
         db.session.rollback()
         # A missing note: the CHECK screen stays, with the message and the chosen reason, so the
         # guard can complete it (the problem screen would lose the form and the person's scan).
         message = _("Note (required for other)") if exc.field == "note" else str(exc.message)
         return render_result(
-            scan_service.replay(event_id),
+            gatelog.replay(event_id),
             override_error=message,
             override_form=request.form.to_dict(),
         )
     except ServiceError as exc:
         db.session.rollback()
         return render_problem(exc)
-    result = scan_service.replay(event.id)
+    result = gatelog.replay(event.id)
     return render_result(result)
 
 
@@ -242,13 +262,11 @@ def override(event_id: int):
 def remeasure(event_id: int):
     """A second temperature reading after a fever, logged against the same scan."""
     try:
-        result = gate.remeasure(
+        result = scan_service.remeasure(
+            _action(request.form.get("request_id")),
             g.gate,
-            g.device_token,
-            current_user,
             event_id,
             request.form.get("temperature"),
-            request.form.get("request_id"),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -295,14 +313,15 @@ def manual():
     """Decide for a person found by the look-up (logged as manual)."""
     form = request.form
     try:
-        result = gate.manual_scan(
+        resident_id = form.get("resident_id", "")
+        if not resident_id.isascii() or not resident_id.isdigit() or len(resident_id) > 10:
+            raise Invalid(_("Choose the person."), field="resident_id")
+        result = scan_service.manual(
+            _action(form.get("request_id")),
             g.gate,
-            g.device_token,
-            current_user,
-            form.get("resident_id"),
+            int(resident_id),
             form.get("direction"),
             form.get("temperature"),
-            form.get("request_id"),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -341,7 +360,7 @@ def register_visitor():
     form = request.form.to_dict()
     form["risk_area_ids"] = request.form.getlist("risk_area_ids")
     try:
-        result = visitors.register_at_gate(g.gate, current_user, form, form.get("request_id"))
+        result = visitors.register_at_gate(_action(form.get("request_id")), g.gate, form)
     except ServiceError as exc:
         db.session.rollback()
         return _visitor_form(form, str(exc.message), exc.field)
@@ -367,7 +386,7 @@ def visitors_inside():
 def checkout(visit_id: int):
     """The visitor has left: the row disappears."""
     try:
-        visitors.check_out(g.gate, current_user, visit_id)
+        visitors.check_out(_action(), g.gate, visit_id)
     except ServiceError as exc:
         db.session.rollback()
         return render_problem(exc)

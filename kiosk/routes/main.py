@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from ..extensions import db
+from .helpers import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -37,10 +38,7 @@ def set_locale():
     if current_user.is_authenticated:
         current_user.locale = locale
         db.session.commit()
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for(".index")
-    return redirect(target, code=303)
+    return redirect(safe_next(request.form.get("next"), url_for(".index")), code=303)
 
 
 @bp.get("/healthz")

@@ -1,4 +1,7 @@
-"""Managing the places and people: compounds, gates, buildings, households, residents, devices."""
+"""Managing the places and people: compounds, gates, buildings, households, residents, devices.
+
+Inputs arrive as the declared models of ``kiosk.contract.org``: their shape is checked; what
+is left here are the rules that need the database or the clock."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..contract import org as contract
+from ..domain.decision import SealState
 from ..extensions import db
 from ..models import (
-    SEAL_STATES,
     Building,
     Community,
     Compound,
@@ -21,7 +25,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, scope, security, validate
+from . import audit, scope, security
 from .errors import Conflict, Invalid
 
 
@@ -61,37 +65,33 @@ def get_or_create_community(name: str, street_name: str = "默认街道") -> Com
     return community
 
 
-def create_compound(actor: User, data: dict) -> Compound:
+def create_compound(actor: User, data: contract.CompoundCreate) -> Compound:
     """A new compound in the actor's community (street users name the community)."""
     scope.require_role(actor, scope.MANAGERS)
-    name = validate.text(data, "name")
     if actor.role == "street":
-        community_id = validate.integer(data, "community_id", 1, 2**31 - 1)
+        community_id = data.community_id
     else:
         community_id = actor.community_id
         # An office user may name its own community; naming another must not silently
         # create the compound in the caller's community instead.
-        if data.get("community_id") is not None and data.get("community_id") != community_id:
+        if data.community_id is not None and data.community_id != community_id:
             community_id = None
     if community_id is None or not scope.in_scope(actor, community_id):
         raise Invalid(_l("community_id: no such community."), field="community_id")
-    compound = Compound(name=name, community_id=community_id)
-    if "temperature_required" in data:
-        compound.temperature_required = validate.boolean(data, "temperature_required")
+    compound = Compound(name=data.name, community_id=community_id)
+    if data.temperature_required is not None:
+        compound.temperature_required = data.temperature_required
     db.session.add(compound)
     _flush_unique(_l("A compound with this name exists already."))
-    audit.record(actor, "compound.create", "compound", compound.id, community_id, name=name)
+    audit.record(actor, "compound.create", "compound", compound.id, community_id, name=data.name)
     _commit_unique(_l("A compound with this name exists already."))
     return compound
 
 
-def _seal(actor: User, obj, kind: str, data: dict):
-    state = validate.choice(data, "seal_state", SEAL_STATES)
-    reason = validate.text(data, "reason", 200, required=False)
-    if state != "open" and reason is None:
-        raise Invalid(_l("reason: say why the seal changes."), field="reason")
+def _seal(actor: User, obj, kind: str, state: SealState, reason: str | None):
+    """The model has checked that a reason comes with any state but open."""
     before = obj.seal_state
-    obj.seal_state = state
+    obj.seal_state = state.value
     obj.seal_reason = reason
     obj.seal_changed_at = utcnow()
     audit.record(
@@ -101,20 +101,18 @@ def _seal(actor: User, obj, kind: str, data: dict):
         obj.id,
         obj._community_id,
         before=before,
-        after=state,
+        after=state.value,
         reason=reason,
     )
     db.session.commit()
     return obj
 
 
-def update_compound(actor: User, compound_id: int, data: dict) -> Compound:
+def update_compound(actor: User, compound_id: int, data: contract.CompoundChange) -> Compound:
     """Change a compound's seal state or its temperature rule."""
     compound = scope.load(actor, Compound, compound_id)
-    if not any(k in data for k in ("seal_state", "temperature_required")):
-        raise Invalid(_l("Nothing to change."))
-    if "temperature_required" in data:
-        compound.temperature_required = validate.boolean(data, "temperature_required")
+    if data.temperature_required is not None:
+        compound.temperature_required = data.temperature_required
         audit.record(
             actor,
             "compound.temperature_rule",
@@ -123,15 +121,15 @@ def update_compound(actor: User, compound_id: int, data: dict) -> Compound:
             compound._community_id,
             required=compound.temperature_required,
         )
-    if "seal_state" in data:
-        return _seal(actor, compound, "compound", data)
+    if data.seal_state is not None:
+        return _seal(actor, compound, "compound", data.seal_state, data.reason)
     db.session.commit()
     return compound
 
 
-def create_gate(actor: User, compound_id: int, data: dict) -> Gate:
+def create_gate(actor: User, compound_id: int, data: contract.GateCreate) -> Gate:
     compound = scope.load(actor, Compound, compound_id)
-    gate = Gate(compound_id=compound.id, name=validate.text(data, "name"), is_open=True)
+    gate = Gate(compound_id=compound.id, name=data.name, is_open=True)
     db.session.add(gate)
     _flush_unique(_l("A gate with this name exists already."))
     audit.record(actor, "gate.create", "gate", gate.id, compound._community_id, name=gate.name)
@@ -139,9 +137,9 @@ def create_gate(actor: User, compound_id: int, data: dict) -> Gate:
     return gate
 
 
-def update_gate(actor: User, gate_id: int, data: dict) -> Gate:
+def update_gate(actor: User, gate_id: int, data: contract.GateChange) -> Gate:
     gate = scope.load(actor, Gate, gate_id)
-    gate.is_open = validate.boolean(data, "open")
+    gate.is_open = data.open
     audit.record(
         actor, "gate.open" if gate.is_open else "gate.close", "gate", gate.id, gate._community_id
     )
@@ -149,9 +147,9 @@ def update_gate(actor: User, gate_id: int, data: dict) -> Gate:
     return gate
 
 
-def create_building(actor: User, compound_id: int, data: dict) -> Building:
+def create_building(actor: User, compound_id: int, data: contract.BuildingCreate) -> Building:
     compound = scope.load(actor, Compound, compound_id)
-    building = Building(compound_id=compound.id, name=validate.text(data, "name", 50))
+    building = Building(compound_id=compound.id, name=data.name)
     db.session.add(building)
     _flush_unique(_l("A building with this name exists already."))
     audit.record(actor, "building.create", "building", building.id, compound._community_id)
@@ -159,18 +157,14 @@ def create_building(actor: User, compound_id: int, data: dict) -> Building:
     return building
 
 
-def update_building(actor: User, building_id: int, data: dict) -> Building:
+def update_building(actor: User, building_id: int, data: contract.BuildingChange) -> Building:
     building = scope.load(actor, Building, building_id)
-    return _seal(actor, building, "building", data)
+    return _seal(actor, building, "building", data.seal_state, data.reason)
 
 
-def create_household(actor: User, building_id: int, data: dict) -> Household:
+def create_household(actor: User, building_id: int, data: contract.HouseholdCreate) -> Household:
     building = scope.load(actor, Building, building_id)
-    household = Household(
-        building_id=building.id,
-        unit=validate.text(data, "unit", 20),
-        room=validate.text(data, "room", 20),
-    )
+    household = Household(building_id=building.id, unit=data.unit, room=data.room)
     db.session.add(household)
     _flush_unique(_l("This unit and room exist already in the building."))
     audit.record(actor, "household.create", "household", household.id, building._community_id)
@@ -178,24 +172,15 @@ def create_household(actor: User, building_id: int, data: dict) -> Household:
     return household
 
 
-def update_household(actor: User, household_id: int, data: dict, tz) -> Household:
+def update_household(actor: User, household_id: int, data: contract.HouseholdChange) -> Household:
     """Start, change or end (``observation_until: null``) home observation."""
     household = scope.load(actor, Household, household_id)
-    if "observation_until" not in data:
-        raise Invalid(_l("observation_until: this field is required."), field="observation_until")
-    until = validate.moment(data, "observation_until", tz, required=False)
-    reason = validate.text(data, "observation_reason", 200, required=False)
-    if until is not None:
-        if until <= utcnow():
-            raise Invalid(
-                _l("observation_until: must be in the future; send null to end the observation."),
-                field="observation_until",
-            )
-        if reason is None:
-            raise Invalid(
-                _l("observation_reason: say why the household is observed."),
-                field="observation_reason",
-            )
+    until, reason = data.observation_until, data.observation_reason
+    if until is not None and until <= utcnow():
+        raise Invalid(
+            _l("observation_until: must be in the future; send null to end the observation."),
+            field="observation_until",
+        )
     household.observation_until = until
     household.observation_reason = reason if until is not None else None
     audit.record(
@@ -211,22 +196,16 @@ def update_household(actor: User, household_id: int, data: dict, tz) -> Househol
     return household
 
 
-def create_resident(actor: User, household_id: int, data: dict) -> Resident:
+def create_resident(actor: User, household_id: int, data: contract.ResidentCreate) -> Resident:
+    """The model has checked the ID number's and the phone's shape; only hashes are kept."""
     household = scope.load(actor, Household, household_id)
-    name = validate.text(data, "name", 50)
-    resident = Resident(household_id=household.id, name=name)
-    id_number = validate.text(data, "id_number", 30, required=False)
-    if id_number is not None:
-        id_number = security.normalise_id_number(id_number)
-        if not (6 <= len(id_number) <= 20 and id_number.isalnum() and id_number.isascii()):
-            raise Invalid(_l("id_number: not a valid ID number."), field="id_number")
+    resident = Resident(household_id=household.id, name=data.name)
+    if data.id_number is not None:
+        id_number = security.normalise_id_number(data.id_number)
         resident.id_hash = security.keyed_hash(id_number)
         resident.id_last4 = id_number[-4:]
-    phone = validate.text(data, "phone", 30, required=False)
-    if phone is not None:
-        digits = security.normalise_phone(phone)
-        if not 5 <= len(digits) <= 15:
-            raise Invalid(_l("phone: not a valid phone number."), field="phone")
+    if data.phone is not None:
+        digits = security.normalise_phone(data.phone)
         resident.phone_hash = security.keyed_hash(digits)
         resident.phone_last4 = digits[-4:]
     db.session.add(resident)
@@ -236,32 +215,33 @@ def create_resident(actor: User, household_id: int, data: dict) -> Resident:
     return resident
 
 
-def record_test(actor: User, resident_id: int, data: dict, tz) -> TestResult:
+def record_test(actor: User, resident_id: int, data: contract.TestResultCreate) -> TestResult:
     resident = scope.load(actor, Resident, resident_id)
-    taken_at = validate.moment(data, "taken_at", tz)
-    if taken_at > utcnow():
+    if data.taken_at > utcnow():
         raise Invalid(_l("taken_at: cannot be in the future."), field="taken_at")
-    result = validate.choice(data, "result", ("negative", "positive"))
     test = TestResult(
-        resident_id=resident.id, taken_at=taken_at, result=result, recorded_by_id=actor.id
+        resident_id=resident.id,
+        taken_at=data.taken_at,
+        result=data.result.value,
+        recorded_by_id=actor.id,
     )
     db.session.add(test)
     db.session.flush()
     audit.record(
-        actor, "test.record", "resident", resident.id, resident._community_id, result=result
+        actor, "test.record", "resident", resident.id, resident._community_id, result=test.result
     )
     db.session.commit()
     return test
 
 
-def create_device(actor: User, gate_id: int, data: dict) -> tuple[Device, str]:
+def create_device(actor: User, gate_id: int, data: contract.DeviceCreate) -> tuple[Device, str]:
     """A device bound to a gate; the token is returned once and stored only as a hash."""
     gate = scope.load(actor, Gate, gate_id)
     token = security.new_token()
     device = Device(
         gate_id=gate.id,
-        name=validate.text(data, "name"),
-        kind=validate.choice(data, "kind", ("tablet", "sensor"), required=False) or "tablet",
+        name=data.name,
+        kind=data.kind.value,
         token_hash=security.token_hash(token),
     )
     db.session.add(device)

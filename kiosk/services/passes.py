@@ -8,10 +8,12 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..contract import passes as contract
 from ..domain import passcodes
+from ..domain.decision import PassKind
 from ..extensions import db
 from ..models import Pass, Resident, User, utcnow
-from . import audit, scope, validate
+from . import audit, scope
 from .errors import Conflict, Invalid
 
 STATIC_KINDS = ("paper", "exemption", "visitor")
@@ -27,11 +29,11 @@ def code_for(pass_: Pass, unix_seconds: float | None = None) -> str:
     return passcodes.sign(keys, pass_.id, passcodes.ROTATING, step)
 
 
-def issue_pass(actor: User, resident_id: int, data: dict, tz) -> Pass:
+def issue_pass(actor: User, resident_id: int, data: contract.PassCreate) -> Pass:
     """A resident (phone, rotating code) or paper (printed, static code) pass."""
     resident = scope.load(actor, Resident, resident_id)
-    kind = validate.choice(data, "kind", ("resident", "paper"))
-    valid_until = validate.moment(data, "valid_until", tz, required=False)
+    kind = PassKind(data.kind).value
+    valid_until = data.valid_until
     now = utcnow()
     if valid_until is not None and valid_until <= now:
         raise Invalid(_l("valid_until: must be in the future."), field="valid_until")
@@ -49,13 +51,11 @@ def issue_pass(actor: User, resident_id: int, data: dict, tz) -> Pass:
     return pass_
 
 
-def issue_exemption(actor: User, resident_id: int, data: dict, tz) -> Pass:
+def issue_exemption(actor: User, resident_id: int, data: contract.ExemptionCreate) -> Pass:
     """One exit and one return for a purpose within a window, overriding seals for this person."""
     resident = scope.load(actor, Resident, resident_id)
-    purpose = validate.text(data, "purpose", 200)
-    valid_from = validate.moment(data, "valid_from", tz)
-    valid_until = validate.moment(data, "valid_until", tz)
-    hours = validate.integer(data, "negative_test_within_hours", 1, 24 * 14, required=False)
+    purpose, valid_from, valid_until = data.purpose, data.valid_from, data.valid_until
+    hours = data.negative_test_within_hours
     if valid_until <= valid_from:
         raise Invalid(_l("valid_until: must be after valid_from."), field="valid_until")
     if valid_until <= utcnow():
@@ -64,7 +64,7 @@ def issue_exemption(actor: User, resident_id: int, data: dict, tz) -> Pass:
         raise Invalid(_l("An exemption lasts at most 14 days."), field="valid_until")
     pass_ = Pass(
         resident_id=resident.id,
-        kind="exemption",
+        kind=PassKind.EXEMPTION.value,
         valid_from=valid_from,
         valid_until=valid_until,
         purpose=purpose,
@@ -88,11 +88,11 @@ def issue_exemption(actor: User, resident_id: int, data: dict, tz) -> Pass:
     return pass_
 
 
-def revoke(actor: User, pass_id: int, data: dict) -> Pass:
+def revoke(actor: User, pass_id: int, data: contract.PassRevoke) -> Pass:
     pass_ = scope.load(actor, Pass, pass_id)
     if pass_.revoked_at is not None:
         raise Conflict(_l("The pass is revoked already."), code="already_revoked")
-    reason = validate.text(data, "reason", 200, required=False)
+    reason = data.reason
     pass_.revoked_at = utcnow()
     pass_.revoked_reason = reason
     audit.record(actor, "pass.revoke", "pass", pass_.id, pass_._community_id, reason=reason)

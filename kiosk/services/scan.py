@@ -1,25 +1,33 @@
-"""The hot path: one scan at a gate, from the scanned text to a logged decision.
+"""Every gate action that decides for a person: a scanned code, a manual look-up, a second
+temperature reading, and the guard's override of a referred scan.
 
 The code's signature is checked before the database is touched. Then a single SELECT loads the
-device, its gate and compound, the pass and its holder's household and building, the pass's last
-allowed direction and any earlier answer to the same request id; exemption passes need one more.
-One INSERT logs the event. Core statements, not ORM objects: see docs/performance.md.
+device, its gate and compound, the pass, its holder's state, household and building, and any
+earlier answer to the same request id; exemption passes need one more. The event is written by
+the gate log (``gatelog.write``).
+
+Rules that count hold under concurrency (docs/concurrency.md): an allowed passage changes the
+person's state row with one conditional UPDATE (``state_version`` as read). When another gate
+changed it in between, the UPDATE matches no row, and the scan is decided again on the fresh
+state: so the loser of a race is told ``already_inside`` or ``exemption_used``, never allowed
+twice and never a 500. Core statements, not ORM objects: see docs/performance.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import passcodes
 from ..domain.decision import (
+    Decision,
     Direction,
     Outcome,
+    OverrideReason,
     PassFacts,
     PassKind,
     ScanFacts,
@@ -28,10 +36,10 @@ from ..domain.decision import (
     decide,
 )
 from ..domain.people import mask_name
+from ..domain.reasons import BUSY
 from ..extensions import db
 from ..models import (
     AccessEvent,
-    Alert,
     Building,
     Compound,
     Device,
@@ -40,77 +48,67 @@ from ..models import (
     Pass,
     Resident,
     TestResult,
-    Visit,
+    User,
     utcnow,
 )
-from . import security, validate
-from .errors import Invalid, Unauthorized
+from . import audit, gatelog, security, validate, visitors
+from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from .gate import GateAction, GateContext, context, context_by_id
+from .gatelog import Holder, ScanResult
+
+# A scan that loses a race is decided again on the fresh state; one retry is what a race of two
+# gates needs, the rest covers a burst at several gates at once.
+MAX_ATTEMPTS = 4
+MAX_ID = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class Holder:
-    display_name: str
-    building: str | None
-    unit: str | None
-    pass_kind: str
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    decision: str
-    reasons: tuple[str, ...]
-    event_id: int
-    holder: Holder | None
-    occurred_at: datetime
-    replayed: bool = False
-    visit_id: int | None = None
-
-
-_last_allowed_direction = (
-    select(AccessEvent.direction)
-    .where(AccessEvent.pass_id == Pass.id, AccessEvent.decision == "allow")
-    .order_by(AccessEvent.id.desc())
-    .limit(1)
+_FACT_COLUMNS = (
+    Device.id.label("device_id"),
+    Gate.id.label("gate_id"),
+    Gate.is_open,
+    Gate.compound_id,
+    Compound.seal_state.label("compound_seal"),
+    Compound.temperature_required,
+    Compound.fever_threshold,
+    Pass.id.label("pass_id"),
+    Pass.kind,
+    Pass.valid_from,
+    Pass.valid_until,
+    Pass.revoked_at,
+    Pass.negative_test_within_hours,
+    Resident.id.label("resident_id"),
+    Resident.name,
+    Resident.presence,
+    Resident.state_version,
+    Household.unit,
+    Household.observation_until,
+    Building.name.label("building_name"),
+    Building.seal_state.label("building_seal"),
+    Building.compound_id.label("holder_compound_id"),
+    select(AccessEvent.id)
+    .where(AccessEvent.device_id == Device.id, AccessEvent.request_id == db.bindparam("rid"))
     .scalar_subquery()
+    .label("replay_id"),
 )
 
-_FACTS = (
-    select(
-        Device.id.label("device_id"),
-        Gate.id.label("gate_id"),
-        Gate.is_open,
-        Gate.compound_id,
-        Compound.seal_state.label("compound_seal"),
-        Compound.temperature_required,
-        Compound.fever_threshold,
-        Pass.id.label("pass_id"),
-        Pass.kind,
-        Pass.valid_from,
-        Pass.valid_until,
-        Pass.revoked_at,
-        Pass.negative_test_within_hours,
-        Resident.id.label("resident_id"),
-        Resident.name,
-        Household.unit,
-        Household.observation_until,
-        Building.name.label("building_name"),
-        Building.seal_state.label("building_seal"),
-        Building.compound_id.label("holder_compound_id"),
-        _last_allowed_direction.label("last_direction"),
-        select(AccessEvent.id)
-        .where(AccessEvent.device_id == Device.id, AccessEvent.request_id == db.bindparam("rid"))
-        .scalar_subquery()
-        .label("replay_id"),
+
+def _facts_query(device_filter):
+    return (
+        select(*_FACT_COLUMNS)
+        .select_from(Device)
+        .join(Gate, Gate.id == Device.gate_id)
+        .join(Compound, Compound.id == Gate.compound_id)
+        .outerjoin(Pass, Pass.id == db.bindparam("pid"))
+        .outerjoin(Resident, Resident.id == Pass.resident_id)
+        .outerjoin(Household, Household.id == Resident.household_id)
+        .outerjoin(Building, Building.id == Household.building_id)
+        .where(device_filter, Device.revoked_at.is_(None))
     )
-    .select_from(Device)
-    .join(Gate, Gate.id == Device.gate_id)
-    .join(Compound, Compound.id == Gate.compound_id)
-    .outerjoin(Pass, Pass.id == db.bindparam("pid"))
-    .outerjoin(Resident, Resident.id == Pass.resident_id)
-    .outerjoin(Household, Household.id == Resident.household_id)
-    .outerjoin(Building, Building.id == Household.building_id)
-    .where(Device.token_hash == db.bindparam("token_hash"), Device.revoked_at.is_(None))
-)
+
+
+# Built once per process (building statements per request was half a scan's CPU).
+_FACTS_BY_TOKEN = _facts_query(Device.token_hash == db.bindparam("token_hash"))
+_FACTS_BY_DEVICE = _facts_query(Device.id == db.bindparam("device_id"))
 
 _EXEMPTION_USES = select(
     func.count().filter(AccessEvent.direction == "out"),
@@ -127,9 +125,18 @@ _LATEST_TEST = (
     .limit(1)
 )
 
-
-# Built once: building an INSERT per request cost about half of a scan's CPU.
-_INSERT_EVENT = insert(AccessEvent.__table__).returning(AccessEvent.__table__.c.id)
+# The guarantee: this matches no row when another passage of the person committed first.
+_MOVE = (
+    update(Resident.__table__)
+    .where(
+        Resident.__table__.c.id == db.bindparam("resident_id"),
+        Resident.__table__.c.state_version == db.bindparam("seen_version"),
+    )
+    .values(
+        presence=db.bindparam("direction"),
+        state_version=Resident.__table__.c.state_version + 1,
+    )
+)
 
 
 def clean_request_id(value: object) -> str | None:
@@ -166,14 +173,14 @@ def clean_direction(value: object) -> Direction:
     return Direction(value)
 
 
+# --- a scanned code ---------------------------------------------------------------------------
+
+
 def scan(
-    device_token: str,
+    action: GateAction,
     code: object,
-    direction: object,
-    temperature: object = None,
-    request_id: object = None,
-    guard_id: int | None = None,
-    now: datetime | None = None,
+    direction: Direction | str,
+    temperature: float | str | None = None,
     code_seen_at: datetime | None = None,
 ) -> ScanResult:
     """Decide and log one scan. A repeated request id returns the first answer, logging nothing.
@@ -184,84 +191,148 @@ def scan(
     """
     dir_ = clean_direction(direction)
     temp = validate.temperature(temperature)
-    rid = clean_request_id(request_id)
-    now = now or utcnow()
     cfg = current_app.config
-    verified = passcodes.verify(
-        cfg["PASS_KEYRING"], code, now.timestamp(), cfg["PASS_STEP_SECONDS"]
-    )
-    if verified is None and code_seen_at is not None and code_seen_at < now:
+    keys, step = cfg["PASS_KEYRING"], cfg["PASS_STEP_SECONDS"]
+    verified = passcodes.verify(keys, code, action.now.timestamp(), step)
+    if verified is None and code_seen_at is not None and code_seen_at < action.now:
         # Checked at now first, so a tablet whose clock is off never spoils a live scan.
-        verified = passcodes.verify(
-            cfg["PASS_KEYRING"], code, code_seen_at.timestamp(), cfg["PASS_STEP_SECONDS"]
-        )
+        verified = passcodes.verify(keys, code, code_seen_at.timestamp(), step)
     # A signed id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
-    pass_id = verified.pass_id if verified is not None and verified.pass_id <= 2**31 - 1 else None
+    pass_id = verified.pass_id if verified is not None and verified.pass_id <= MAX_ID else None
     if verified is not None and verified.form == passcodes.VISITOR and pass_id is not None:
-        from . import visitors  # the visitor flow has its own rules
-
-        return visitors.scan_code(device_token, pass_id, dir_, temp, rid, guard_id, now)
-    return decide_and_log(
-        device_token,
+        return visitors.scan_code(_device_context(action), action, pass_id, dir_, temp)
+    return _decide_and_log(
+        action,
         pass_id,
-        verified.form if verified else None,
         dir_,
         temp,
-        rid,
-        guard_id,
-        now,
+        form=verified.form if verified else None,
         code_valid=verified is not None,
     )
 
 
-def decide_and_log(
-    device_token: str,
+def _device_context(action: GateAction) -> GateContext:
+    ctx = (
+        context_by_id(action.device_id)
+        if action.device_id is not None
+        else context(action.device_token)
+    )
+    if ctx is None:
+        raise Unauthorized(
+            _l("This device is not enrolled or has been revoked."), code="bad_device"
+        )
+    return ctx
+
+
+def _decide_and_log(
+    action: GateAction,
     pass_id: int | None,
-    form: str | None,
     dir_: Direction,
     temp: float | None,
-    rid: str | None,
-    guard_id: int | None,
-    now: datetime,
+    *,
+    form: str | None = None,
     code_valid: bool = True,
     manual: bool = False,
     parent_id: int | None = None,
 ) -> ScanResult:
     """Load the facts for a pass at the device's gate, decide, log. ``form`` None skips the
     code-form check (a manual look-up or a second reading of a scan that was verified)."""
-    params = {"token_hash": security.token_hash(device_token), "pid": pass_id, "rid": rid}
+    if action.device_id is not None:
+        stmt, params = _FACTS_BY_DEVICE, {"device_id": action.device_id}
+    else:
+        stmt, params = _FACTS_BY_TOKEN, {"token_hash": security.token_hash(action.device_token)}
+    params |= {"pid": pass_id, "rid": action.request_id}
+    replay_id = None
     # Core on a pooled connection of its own, not the ORM session: the session's statement
     # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
     with db.engine.connect() as conn:
-        row = conn.execute(_FACTS, params).first()
-        if row is None:
-            raise Unauthorized(
-                _l("This device is not enrolled or has been revoked."), code="bad_device"
-            )
-        replay_id = row.replay_id
-        if replay_id is None:
+        for _attempt in range(MAX_ATTEMPTS):
+            row = conn.execute(stmt, params).first()
+            if row is None:
+                raise Unauthorized(
+                    _l("This device is not enrolled or has been revoked."), code="bad_device"
+                )
+            if row.replay_id is not None:
+                replay_id = row.replay_id
+                break
             pass_ok = code_valid and row.pass_id is not None
             if (
                 pass_ok
                 and form is not None
-                and (form == passcodes.ROTATING) != (row.kind == "resident")
+                and (form == passcodes.ROTATING) != (row.kind == PassKind.RESIDENT)
             ):
                 # A code form that does not fit the pass kind was never issued: a forgery.
                 pass_ok = code_valid = False
-            outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, now))
-            event_id = _log(
-                conn, row, outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
-            )
-            if event_id is None:  # a concurrent retry with the same request id won the race
-                replay_id = conn.execute(
-                    select(AccessEvent.id).where(
-                        AccessEvent.device_id == row.device_id, AccessEvent.request_id == rid
-                    )
-                ).scalar()
+            outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, action.now))
+            moves = pass_ok and outcome.decision is Decision.ALLOW
+            try:
+                if moves and not _move(conn, row.resident_id, row.state_version, dir_):
+                    conn.rollback()
+                    continue  # another gate moved this person first: decide again
+                event_id = gatelog.write(
+                    conn,
+                    gatelog.Entry(
+                        occurred_at=action.now,
+                        gate_id=row.gate_id,
+                        device_id=row.device_id,
+                        guard_id=action.guard_id,
+                        direction=dir_,
+                        outcome=outcome,
+                        temperature=temp,
+                        request_id=action.request_id,
+                        pass_id=row.pass_id if pass_ok else None,
+                        resident_id=row.resident_id if pass_ok else None,
+                        manual=manual,
+                        parent_id=parent_id,
+                    ),
+                )
+                conn.commit()
+            except IntegrityError:
+                # A concurrent retry with the same request id won the race.
+                conn.rollback()
+                if action.request_id is None:
+                    raise
+                replay_id = gatelog.answered(conn, row.device_id, action.request_id)
+                conn.rollback()
+            break
+        else:
+            outcome = Outcome(Decision.REFER, (BUSY,))
+            event_id = _log_busy(conn, row, action, dir_, temp, pass_ok, manual, parent_id)
     if replay_id is not None:
-        return replay(replay_id)
-    holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if pass_ok else None
-    return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, now)
+        return gatelog.replay(replay_id)
+    # Another compound's gate learns only that the pass is not theirs: no name, no address.
+    ours = pass_ok and row.holder_compound_id == row.compound_id
+    holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if ours else None
+    return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, action.now)
+
+
+def _move(conn, resident_id: int, seen_version: int, dir_: Direction) -> bool:
+    """Record the passage on the person's state row, if nobody else did since it was read."""
+    params = {"resident_id": resident_id, "seen_version": seen_version, "direction": dir_.value}
+    return conn.execute(_MOVE, params).rowcount == 1
+
+
+def _log_busy(conn, row, action, dir_, temp, pass_ok, manual, parent_id) -> int:
+    """The scan lost every attempt: logged as referred, so the guard scans again."""
+    event_id = gatelog.write(
+        conn,
+        gatelog.Entry(
+            occurred_at=action.now,
+            gate_id=row.gate_id,
+            device_id=row.device_id,
+            guard_id=action.guard_id,
+            direction=dir_,
+            outcome=Outcome(Decision.REFER, (BUSY,)),
+            temperature=temp,
+            request_id=action.request_id,
+            pass_id=row.pass_id if pass_ok else None,
+            resident_id=row.resident_id if pass_ok else None,
+            manual=manual,
+            parent_id=parent_id,
+        ),
+    )
+    conn.commit()
+    return event_id
 
 
 def _facts(
@@ -282,7 +353,8 @@ def _facts(
         return ScanFacts(pass_=None, **base)
     exits = returns = 0
     test_at = test_outcome = None
-    if row.kind == "exemption":
+    if row.kind == PassKind.EXEMPTION:
+        # Counted under the person's state row: every allowed use changed it (``_move``).
         exits, returns = conn.execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
         if row.negative_test_within_hours is not None:
             test = conn.execute(_LATEST_TEST, {"resident_id": row.resident_id, "now": now}).first()
@@ -302,99 +374,145 @@ def _facts(
         same_compound=row.holder_compound_id == row.compound_id,
         building_seal=SealState(row.building_seal),
         observation_until=row.observation_until,
-        last_direction=Direction(row.last_direction) if row.last_direction else None,
+        last_direction=Direction(row.presence) if row.presence else None,
         latest_test_at=test_at,
         latest_test_outcome=test_outcome,
         **base,
     )
 
 
-def _log(
-    conn, row, outcome: Outcome, dir_, temp, rid, guard_id, manual, now, pass_ok, parent_id
-) -> int | None:
-    values = dict(
-        occurred_at=now,
-        gate_id=row.gate_id,
-        device_id=row.device_id,
-        user_id=guard_id,
-        direction=dir_.value,
-        pass_id=row.pass_id if pass_ok else None,
-        resident_id=row.resident_id if pass_ok else None,
-        temperature=temp,
-        decision=outcome.decision.value,
-        reasons=" ".join(outcome.reasons),
-        request_id=rid,
-        manual=manual,
-        parent_id=parent_id,
+# --- no code, a second reading, the guard's decision -----------------------------------------
+
+
+def manual(
+    action: GateAction,
+    ctx: GateContext,
+    resident_id: int,
+    direction: Direction | str,
+    temperature: float | str | None,
+) -> ScanResult:
+    """Decide for a person found by the look-up, as a scan marked manual."""
+    dir_ = clean_direction(direction)
+    temp = validate.temperature(temperature)
+    compound_id = db.session.scalar(
+        select(Building.compound_id)
+        .join(Household, Household.building_id == Building.id)
+        .join(Resident, Resident.household_id == Household.id)
+        .where(Resident.id == resident_id)
+    )
+    if compound_id != ctx.compound_id:
+        raise NotFound()
+    # Prefer a valid paper pass (the person has no phone), then a phone pass, then anything.
+    pass_id = db.session.scalar(
+        select(Pass.id)
+        .where(Pass.resident_id == resident_id, Pass.kind.in_((PassKind.PAPER, PassKind.RESIDENT)))
+        .order_by(
+            Pass.revoked_at.is_not(None),
+            case((Pass.valid_until.is_(None), 0), (Pass.valid_until > action.now, 0), else_=1),
+            case((Pass.kind == PassKind.PAPER, 0), else_=1),
+            Pass.id.desc(),
+        )
+        .limit(1)
+    )
+    db.session.rollback()
+    if pass_id is None:
+        raise Invalid(_l("This person has no pass. The office must issue one."), code="no_pass")
+    return _decide_and_log(action, pass_id, dir_, temp, manual=True)
+
+
+def _event_at_gate(ctx: GateContext, event_id: int) -> AccessEvent:
+    event = db.session.get(AccessEvent, event_id) if event_id <= MAX_ID else None
+    if event is None or event.gate_id != ctx.gate_id:
+        raise NotFound()
+    return event
+
+
+def remeasure(
+    action: GateAction, ctx: GateContext, event_id: int, temperature: float | str | None
+) -> ScanResult:
+    """A second reading after a fever: decided again for the same pass, logged against the scan."""
+    event = _event_at_gate(ctx, event_id)
+    if "fever" not in event.reasons.split() or event.pass_id is None:
+        raise Conflict(_l("Only a fever reading can be measured again."), code="not_fever")
+    temp = validate.temperature(temperature)
+    if temp is None:
+        raise Invalid(_l("Enter the new reading."), field="temperature")
+    pass_id, direction, was_manual = event.pass_id, Direction(event.direction), event.manual
+    db.session.rollback()
+    return _decide_and_log(action, pass_id, direction, temp, manual=was_manual, parent_id=event_id)
+
+
+OVERRIDE_MINUTES = 10
+
+
+def override(
+    action: GateAction,
+    ctx: GateContext,
+    guard: User | None,
+    event_id: int,
+    data: dict,
+) -> AccessEvent:
+    """The guard decides a referred scan: allow (with a reason) or deny. Logged with the guard.
+
+    One decision per scan, however many taps: the unique index on an override's ``parent_id``
+    turns a second one into ``already_decided``.
+    """
+    if guard is None:
+        raise Forbidden()
+    event = _event_at_gate(ctx, event_id)
+    if event.decision != Decision.REFER or event.parent_id is not None:
+        raise Conflict(_l("Only a referred scan can be decided by the guard."), code="not_referred")
+    if action.now - event.occurred_at > timedelta(minutes=OVERRIDE_MINUTES):
+        raise Conflict(_l("This scan is too old to decide; scan again."), code="too_old")
+    decision = Decision(validate.choice(data, "decision", (Decision.ALLOW, Decision.DENY)))
+    # The reasons are reasons to allow: a denial keeps only its note (the form always sends the
+    # select's value, which must not be shown to the office as the reason for a denial).
+    reason = (
+        OverrideReason(validate.choice(data, "reason", tuple(OverrideReason)))
+        if decision is Decision.ALLOW
+        else None
+    )
+    note = validate.text(data, "note", 200, required=reason is OverrideReason.OTHER)
+    entry = gatelog.Entry(
+        occurred_at=action.now,
+        gate_id=event.gate_id,
+        device_id=ctx.device_id,
+        guard_id=guard.id,
+        direction=Direction(event.direction),
+        outcome=Outcome(decision, tuple(event.reasons.split())),
+        temperature=event.temperature,
+        pass_id=event.pass_id,
+        resident_id=event.resident_id,
+        visit_id=event.visit_id,
+        manual=event.manual,
+        parent_id=event.id,
+        override=True,
+        override_reason=reason.value if reason else None,
+        note=note,
     )
     try:
-        event_id = conn.execute(_INSERT_EVENT, values).scalar_one()
-        if "fever" in outcome.reasons:
-            raise_fever_alert(row.gate_id, event_id, temp, now, conn)
-        conn.commit()
+        child_id = gatelog.write(db.session, entry)
+        if decision is Decision.ALLOW and event.resident_id is not None:
+            # The guard's word is final: the person is where the guard let them go.
+            db.session.execute(
+                update(Resident)
+                .where(Resident.id == event.resident_id)
+                .values(presence=event.direction, state_version=Resident.state_version + 1)
+            )
+        if event.visit_id is not None:
+            visitors.apply_override(event.visit_id, decision, action.now)
+        audit.record(
+            guard,
+            "scan.override",
+            "access_event",
+            event.id,
+            ctx.community_id,
+            decision=decision.value,
+            reason=reason.value if reason else None,
+            note=note,
+        )
+        db.session.commit()
     except IntegrityError:
-        conn.rollback()
-        if rid is None:
-            raise
-        return None
-    return event_id
-
-
-def replay(event_id: int) -> ScanResult:
-    """The answer already given to a request id (a resident's scan or a visitor's)."""
-    row = db.session.execute(
-        select(
-            AccessEvent,
-            Pass.kind,
-            func.coalesce(Resident.name, Visit.name),
-            Household.unit,
-            Building.name,
-        )
-        .outerjoin(Pass, Pass.id == AccessEvent.pass_id)
-        .outerjoin(Resident, Resident.id == Pass.resident_id)
-        .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
-        .outerjoin(
-            Household,
-            Household.id == func.coalesce(Resident.household_id, Visit.host_household_id),
-        )
-        .outerjoin(Building, Building.id == Household.building_id)
-        .where(AccessEvent.id == event_id)
-    ).one()
-    event, kind, name, unit, building = row
-    db.session.rollback()
-    if event.visit_id is not None:
-        kind = "visitor"
-    holder = Holder(mask_name(name), building, unit, kind) if kind is not None else None
-    reasons = tuple(event.reasons.split()) if event.reasons else ()
-    return ScanResult(
-        event.decision,
-        reasons,
-        event.id,
-        holder,
-        event.occurred_at,
-        replayed=True,
-        visit_id=event.visit_id,
-    )
-
-
-def raise_fever_alert(
-    gate_id: int, event_id: int, temperature: float | None, now: datetime, conn=None
-) -> None:
-    """The office sees a fever at once; added to the caller's transaction (a connection, or
-    the session by default)."""
-    conn = conn if conn is not None else db.session
-    community_id = conn.scalar(
-        select(Compound.community_id)
-        .join(Gate, Gate.compound_id == Compound.id)
-        .where(Gate.id == gate_id)
-    )
-    conn.execute(
-        insert(Alert).values(
-            community_id=community_id,
-            gate_id=gate_id,
-            event_id=event_id,
-            kind="fever",
-            temperature=temperature,
-            created_at=now,
-        )
-    )
+        db.session.rollback()
+        raise Conflict(_l("This scan has been decided already."), code="already_decided") from None
+    return db.session.get(AccessEvent, child_id)

@@ -3,11 +3,13 @@ and the office's risk areas that visitors declare against."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..domain import passcodes
 from ..domain.decision import Decision, Direction, Outcome, SealState
@@ -21,7 +23,6 @@ from ..domain.visitors import (
 )
 from ..extensions import db
 from ..models import (
-    AccessEvent,
     Building,
     Compound,
     Household,
@@ -30,10 +31,10 @@ from ..models import (
     Visit,
     utcnow,
 )
-from . import audit, scope, security, validate
-from .errors import Conflict, Invalid, NotFound, Unauthorized
-from .gate import GateContext, context
-from .scan import Holder, ScanResult, raise_fever_alert, replay
+from . import audit, gatelog, scope, security, validate
+from .errors import Conflict, Invalid, NotFound
+from .gate import GateAction, GateContext
+from .gatelog import Holder, ScanResult
 
 RISK_LEVELS = ("high", "medium", "low")
 
@@ -190,38 +191,6 @@ def _holder(visit: Visit) -> Holder:
     return Holder(mask_name(visit.name), household.building.name, household.unit, "visitor")
 
 
-def _log(
-    ctx: GateContext,
-    visit: Visit | None,
-    outcome: Outcome,
-    direction: str,
-    temp,
-    rid,
-    guard_id,
-    now,
-) -> int:
-    """One access event at this gate for a visitor (or for a visitor code that is not ours)."""
-    event_id = db.session.execute(
-        insert(AccessEvent)
-        .values(
-            occurred_at=now,
-            gate_id=ctx.gate_id,
-            device_id=ctx.device_id,
-            user_id=guard_id,
-            direction=direction,
-            visit_id=visit.id if visit is not None else None,
-            temperature=temp,
-            decision=outcome.decision.value,
-            reasons=" ".join(outcome.reasons),
-            request_id=rid,
-        )
-        .returning(AccessEvent.id)
-    ).scalar_one()
-    if "fever" in outcome.reasons:
-        raise_fever_alert(ctx.gate_id, event_id, temp, now)
-    return event_id
-
-
 def _apply(visit: Visit, outcome: Outcome, now: datetime) -> None:
     visit.decision = outcome.decision.value
     visit.reasons = " ".join(outcome.reasons)
@@ -232,32 +201,72 @@ def _apply(visit: Visit, outcome: Outcome, now: datetime) -> None:
         visit.status = "denied"
 
 
-def _answered(ctx: GateContext, rid: str | None) -> int | None:
-    """The event that already answered this request id from this device, if any."""
-    if rid is None:
-        return None
-    return db.session.scalar(
-        select(AccessEvent.id).where(
-            AccessEvent.device_id == ctx.device_id, AccessEvent.request_id == rid
-        )
+def _claim(visit_id: int, outcome: Outcome, now: datetime, gate_id: int, temp) -> bool:
+    """Use a self-registered code: one conditional UPDATE, so only one gate can (the rule
+    "one use" holds with any number of app servers). A referral does not use it up."""
+    values = dict(decision=outcome.decision.value, reasons=" ".join(outcome.reasons))
+    if outcome.decision is Decision.ALLOW:
+        values |= dict(status="inside", checked_in_at=now, temperature=temp, gate_id=gate_id)
+    elif outcome.decision is Decision.DENY:
+        values |= dict(status="denied", temperature=temp, gate_id=gate_id)
+    return _move(visit_id, "registered", values)
+
+
+def _move(visit_id: int, from_status: str, values: dict) -> bool:
+    """Change a visit's state if it is still ``from_status``; False when another gate was first."""
+    result = db.session.execute(
+        update(Visit)
+        .where(Visit.id == visit_id, Visit.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _log_and_answer(
+    action: GateAction, ctx: GateContext, visit: Visit | None, outcome: Outcome, direction, temp
+) -> ScanResult:
+    """Write the event and commit; a request id answered meanwhile gets that answer."""
+    entry = gatelog.Entry(
+        occurred_at=action.now,
+        gate_id=ctx.gate_id,
+        device_id=ctx.device_id,
+        guard_id=action.guard_id,
+        direction=Direction(direction),
+        outcome=outcome,
+        temperature=temp,
+        request_id=action.request_id,
+        visit_id=visit.id if visit is not None else None,
+    )
+    try:
+        event_id = gatelog.write(db.session, entry)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = gatelog.answered(db.session, ctx.device_id, action.request_id)
+        if existing is None:
+            raise
+        return gatelog.replay(existing)
+    holder = _holder(visit) if visit is not None else None
+    return ScanResult(
+        outcome.decision.value,
+        outcome.reasons,
+        event_id,
+        holder,
+        action.now,
+        visit_id=visit.id if visit is not None else None,
     )
 
 
-def register_at_gate(
-    ctx: GateContext, guard: User | None, data: dict, request_id: object = None
-) -> ScanResult:
+def register_at_gate(action: GateAction, ctx: GateContext, data: dict) -> ScanResult:
     """A visitor registered by the guard: decided and logged at once."""
-    from .scan import clean_request_id
-
-    rid = clean_request_id(request_id)
-    existing = _answered(ctx, rid)
+    existing = gatelog.answered(db.session, ctx.device_id, action.request_id)
     if existing is not None:
-        return replay(existing)
+        return gatelog.replay(existing)
     fields = _clean_form(ctx.compound_id, ctx.community_id, data)
     temp = validate.temperature(data.get("temperature"))
     if temp is None:
         raise Invalid(_l("Take the visitor's temperature."), field="temperature")
-    now = utcnow()
     visit = Visit(
         compound_id=ctx.compound_id,
         via="gate",
@@ -269,12 +278,8 @@ def register_at_gate(
     db.session.add(visit)
     db.session.flush()
     outcome = decide_visitor(_visitor_facts(visit, ctx.gate_open, temp, pre_registered=False))
-    _apply(visit, outcome, now)
-    event_id = _log(ctx, visit, outcome, "in", temp, rid, guard.id if guard else None, now)
-    db.session.commit()
-    return ScanResult(
-        outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id
-    )
+    _apply(visit, outcome, action.now)
+    return _log_and_answer(action, ctx, visit, outcome, Direction.IN, temp)
 
 
 def compound_for_slug(slug: object) -> Compound:
@@ -313,44 +318,41 @@ def visitor_code(visit: Visit) -> str:
 
 
 def scan_code(
-    device_token: str, visit_id: int, direction: Direction, temp, rid, guard_id, now: datetime
+    ctx: GateContext, action: GateAction, visit_id: int, direction: Direction, temp
 ) -> ScanResult:
     """A visitor's one-time code at the gate: entry once today (with a temperature), then exit."""
-    ctx = context(device_token)
-    if ctx is None:
-        raise Unauthorized(
-            _l("This device is not enrolled or has been revoked."), code="bad_device"
-        )
-    existing = _answered(ctx, rid)
+    existing = gatelog.answered(db.session, ctx.device_id, action.request_id)
     if existing is not None:
-        return replay(existing)
+        return gatelog.replay(existing)
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.compound_id != ctx.compound_id:
         outcome = Outcome(Decision.DENY, ("other_compound",) if visit else ("unknown_pass",))
-        event_id = _log(ctx, None, outcome, direction.value, temp, rid, guard_id, now)
-        db.session.commit()
-        return ScanResult("deny", outcome.reasons, event_id, None, now)
-    today = now.astimezone(current_app.config["TZ"]).date()
+        return _log_and_answer(action, ctx, None, outcome, direction, temp)
+    today = action.now.astimezone(current_app.config["TZ"]).date()
     if direction is Direction.OUT:
-        if visit.status == "inside":
-            outcome = Outcome(Decision.ALLOW, ())
-            visit.status = "left"
-            visit.checked_out_at = now
-        else:
-            outcome = Outcome(Decision.DENY, ("visitor_code_used",))
+        left = _move(visit.id, "inside", dict(status="left", checked_out_at=action.now))
+        outcome = (
+            Outcome(Decision.ALLOW, ()) if left else Outcome(Decision.DENY, ("visitor_code_used",))
+        )
     else:
-        used = visit.status != "registered" or visit.via != "self" or visit.valid_on != today
-        facts = _visitor_facts(visit, ctx.gate_open, temp, pre_registered=True, code_used=used)
-        outcome = decide_visitor(facts)
-        if not used:
-            visit.temperature = temp
-            visit.gate_id = ctx.gate_id
-            _apply(visit, outcome, now)
-    event_id = _log(ctx, visit, outcome, direction.value, temp, rid, guard_id, now)
-    db.session.commit()
-    return ScanResult(
-        outcome.decision.value, outcome.reasons, event_id, _holder(visit), now, visit_id=visit.id
+        usable = visit.status == "registered" and visit.via == "self" and visit.valid_on == today
+        facts = _visitor_facts(visit, ctx.gate_open, temp, pre_registered=True, code_used=False)
+        outcome = decide_visitor(facts if usable else replace(facts, code_used=True))
+        if usable and not _claim(visit.id, outcome, action.now, ctx.gate_id, temp):
+            # Another gate used the code at the same moment.
+            outcome = decide_visitor(replace(facts, code_used=True))
+    return _log_and_answer(action, ctx, visit, outcome, direction, temp)
+
+
+def apply_override(visit_id: int, decision: Decision, now: datetime) -> None:
+    """The guard decided a referred visitor: inside or turned away, once."""
+    values = dict(
+        decision=decision.value, status="inside" if decision is Decision.ALLOW else "denied"
     )
+    if decision is Decision.ALLOW:
+        values["checked_in_at"] = now
+    if not _move(visit_id, "registered", values):
+        raise Conflict(_l("This visitor code has been used."), code="visitor_code_used")
 
 
 def inside(ctx: GateContext) -> list[Visit]:
@@ -364,18 +366,26 @@ def inside(ctx: GateContext) -> list[Visit]:
     )
 
 
-def check_out(ctx: GateContext, guard: User | None, visit_id: int) -> Visit:
-    """One tap at the gate: the visitor has left."""
-    visit = db.session.get(Visit, visit_id)
+def check_out(action: GateAction, ctx: GateContext, visit_id: int) -> Visit:
+    """One tap at the gate: the visitor has left (once, whichever gate taps first)."""
+    visit = db.session.get(Visit, visit_id) if visit_id <= scope.MAX_ID else None
     if visit is None or visit.compound_id != ctx.compound_id:
         raise NotFound()
-    if visit.status != "inside":
+    if not _move(visit.id, "inside", dict(status="left", checked_out_at=action.now)):
+        db.session.rollback()
         raise Conflict(_l("This visitor is not inside."), code="not_inside")
-    now = utcnow()
-    visit.status = "left"
-    visit.checked_out_at = now
-    _log(
-        ctx, visit, Outcome(Decision.ALLOW, ()), "out", None, None, guard.id if guard else None, now
+    gatelog.write(
+        db.session,
+        gatelog.Entry(
+            occurred_at=action.now,
+            gate_id=ctx.gate_id,
+            device_id=ctx.device_id,
+            guard_id=action.guard_id,
+            direction=Direction.OUT,
+            outcome=Outcome(Decision.ALLOW, ()),
+            visit_id=visit.id,
+        ),
     )
     db.session.commit()
+    db.session.refresh(visit)
     return visit

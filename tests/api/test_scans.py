@@ -60,8 +60,10 @@ def error(r, status: int, code: str | None = None, field: str | None = None) -> 
 
 
 def fresh_code(world) -> str:
-    """The code of a new phone pass for site a's resident: no scan history (anti-passback)."""
+    """The code of a new phone pass for site a's resident, who is back to "whereabouts unknown"
+    (anti-passback is per person, so a new pass alone would still be inside)."""
     p = factories.pass_for(world.a.resident)
+    world.a.resident.presence = None
     db.session.commit()
     return factories.code(p)
 

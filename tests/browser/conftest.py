@@ -37,6 +37,15 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.browser
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder drives Chromium: ``-m browser`` selects them, ``-m "not
+    browser"`` leaves them out (a ``pytestmark`` in a conftest marks nothing)."""
+    for item in items:
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _require_browser():
@@ -137,14 +146,49 @@ def browser(playwright_instance):
     b.close()
 
 
+# Every page reports what the Content-Security-Policy blocked; the init script runs before the
+# page's own scripts (and is not itself subject to the policy).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+_PAGES: list = []
+
+
+def _csp_console(violations: list[str]):
+    def listen(message):
+        if message.type == "error" and (
+            "CSP violation" in message.text or "Content Security Policy" in message.text
+        ):
+            violations.append(message.text)
+
+    return listen
+
+
 def new_page(browser, locale="zh-CN", **kw):
     context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800}, **kw)
+    context.add_init_script(_CSP_LISTENER)
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    page.csp_violations = []
+    context.on("console", _csp_console(page.csp_violations))
+    _PAGES.append(page)
     return page
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """No page of any browser test may have anything blocked by the Content-Security-Policy."""
+    _PAGES.clear()
+    yield
+    found = [v for p in _PAGES for v in p.csp_violations]
+    _PAGES.clear()
+    assert not found, found
 
 
 @pytest.fixture

@@ -60,10 +60,12 @@ class Browser:
         if device_token:
             self.client.set_cookie(DEVICE_COOKIE, device_token)
 
-    def sign_in(self, user) -> Browser:
+    def sign_in(self, user, method: str = "password") -> Browser:
+        """Signed in as ``user`` (by password, or by "pin" for a tablet's gate-only session)."""
         with self.client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
+            session["_auth_method"] = method
         return self
 
     def csrf(self) -> str:

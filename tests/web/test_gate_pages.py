@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from kiosk.extensions import db
 from kiosk.models import Gate, utcnow
-from kiosk.services.gate import local_midnight
+from kiosk.services.gatelog import local_midnight
 from tests import factories
 
 from .conftest import attr, decision_of, events

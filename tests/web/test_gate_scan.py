@@ -163,7 +163,7 @@ def test_guard_allows_a_referred_scan_with_a_reason_and_the_office_sees_it(
     assert int(attr(r, "data-event-id")) == child.id
     assert child.override is True and child.parent_id == event_id
     assert child.user_id == world.a.guard.id
-    assert child.note == "checked_id 本人 与证件 一致"
+    assert (child.override_reason, child.note) == ("checked_id", "本人 与证件 一致")
     assert child.pass_id == world.a.pass_.id and child.direction == "in"
 
     panel = tablet.get("/gate/panel", htmx=True).text

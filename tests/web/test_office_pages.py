@@ -45,7 +45,7 @@ def test_dashboard_shows_only_this_communitys_alerts_and_overrides(app, world, o
         parent_id=referred.id,
         override=True,
         user_id=b.guard.id,
-        note="known_resident",
+        override_reason="known_resident",
     )
     db.session.commit()
     (alert,) = db.session.scalars(db.select(Alert)).all()
@@ -294,7 +294,8 @@ def test_an_override_note_of_other_is_shown_with_its_text(sqlite_app, sworld, so
         parent_id=referred.id,
         override=True,
         user_id=a.guard.id,
-        note="other 居委会主任陪同",
+        override_reason="other",
+        note="居委会主任陪同",
     )
     db.session.commit()
     page = soffice.get("/office").text

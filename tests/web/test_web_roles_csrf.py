@@ -84,7 +84,7 @@ def populate(world) -> dict:
         parent_id=referred.id,
         override=True,
         user_id=a.guard.id,
-        note="checked_id",
+        override_reason="checked_id",
         resident_id=a.resident.id,
     )
     fever = factories.event(

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from ...services import office as office_service
 from ...services.errors import ServiceError
-from ...services.gate import OVERRIDE_REASONS
 from ..helpers import role_required
 from . import bp
 
@@ -20,8 +19,6 @@ def index():
         "office/index.html",
         alerts=office_service.open_alerts(current_user),
         overrides=office_service.recent_overrides(current_user),
-        # A denial's note is free text; only an allow's note starts with a reason code.
-        override_reasons=OVERRIDE_REASONS,
     )
 
 

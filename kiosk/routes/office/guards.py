@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ...services import auth
 from ...services import gate as gate_service
 from ...services import office as office_service
 from ...services.errors import NotFound, ServiceError
@@ -27,6 +28,9 @@ def guards():
         except ServiceError as exc:
             error = str(exc.message)
         else:
+            if guard.id == current_user.id:
+                # A new PIN ends the user's sessions (services/auth.py); this one carries on.
+                auth.start_session(guard, auth.PASSWORD)
             flash(_("PIN set for %(name)s.", name=guard.username), "success")
             return redirect(url_for(".guards"), code=303)
     return render_template(
