@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+BENCH_PG_SERVER ?= --workers 2 --worker-class sync
 export FLASK_APP := kiosk
 
-.PHONY: run test test-fast lint format bench translations extract-messages system-deps clean
+.PHONY: run test test-fast lint format bench bench-pg translations extract-messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,12 @@ extract-messages: $(VENV)/.dev
 bench: $(VENV)/.dev translations
 	@command -v wrk >/dev/null || bash scripts/system-deps.sh
 	$(BIN)/python bench/scan.py
+
+# PostgreSQL on 127.0.0.1:5432 (database kiosk_bench, dropped afterwards); the worker settings
+# are the ones docs/deployment.md recommends for PostgreSQL (docs/performance.md).
+bench-pg: $(VENV)/.dev translations
+	@command -v wrk >/dev/null || bash scripts/system-deps.sh
+	$(BIN)/python bench/scan.py --pg $(BENCH_PG_SERVER)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

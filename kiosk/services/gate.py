@@ -60,18 +60,23 @@ _CONTEXT = (
 )
 
 
+# Built once per process, run as Core on the session's connection: every tablet request asks.
+_CONTEXT_BY_TOKEN = _CONTEXT.where(Device.token_hash == db.bindparam("token_hash"))
+_CONTEXT_BY_ID = _CONTEXT.where(Device.id == db.bindparam("device_id"))
+
+
 def context(device_token: str | None) -> GateContext | None:
     """The enrolled device behind a tablet's cookie or a device's bearer token, or None."""
     if not device_token or len(device_token) > 200:
         return None
-    stmt = _CONTEXT.where(Device.token_hash == security.token_hash(device_token))
-    row = db.session.execute(stmt).first()
+    params = {"token_hash": security.token_hash(device_token)}
+    row = db.session.connection().execute(_CONTEXT_BY_TOKEN, params).first()
     return GateContext(*row) if row is not None else None
 
 
 def context_by_id(device_id: int) -> GateContext | None:
     """The same, for a device already known by id (the tablet page resolved its cookie)."""
-    row = db.session.execute(_CONTEXT.where(Device.id == device_id)).first()
+    row = db.session.connection().execute(_CONTEXT_BY_ID, {"device_id": device_id}).first()
     return GateContext(*row) if row is not None else None
 
 
