@@ -50,7 +50,7 @@ format: $(VENV)/.dev
 
 extract-messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o kiosk/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i kiosk/translations/messages.pot -d kiosk/translations
+	$(BIN)/pybabel update -N --ignore-obsolete -i kiosk/translations/messages.pot -d kiosk/translations
 
 bench: $(VENV)/.dev translations
 	@command -v wrk >/dev/null || bash scripts/system-deps.sh

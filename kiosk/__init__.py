@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
@@ -102,6 +104,17 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.close()
 
 
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def request_locale() -> Locale:
+    """Flask-Babel's selector: a parsed ``Locale``, once per process (parsing the name on every
+    request was a millisecond of each scan: docs/performance.md)."""
+    return _locale(select_locale())
+
+
 def select_locale() -> str:
     """The user's saved setting, then this browser's choice, then Accept-Language, then zh_CN.
 
@@ -132,7 +145,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=request_locale)
     limiter.init_app(app)
     # There are no default limits, only per-route ones (which check themselves), so the
     # extension's hook on every request only cost time on the scan path (profiled).

@@ -53,9 +53,7 @@ def new_slug() -> str:
     return secrets.token_urlsafe(12)
 
 
-SEAL_STATES = ("open", "in_only", "sealed")
 ROLES = ("street", "office", "guard", "worker", "resident")
-PASS_KINDS = ("resident", "paper", "visitor", "exemption")
 
 
 class Street(db.Model):

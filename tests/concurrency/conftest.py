@@ -111,10 +111,10 @@ class Fleet:
     def server(self, i: int) -> Server:
         return self.servers[i % len(self.servers)]
 
-    def tablet_cookies(self) -> str:
-        """Sign the guard in on gate 1's tablet over HTTP: the Cookie header for every server
-        (one SECRET_KEY, and cookies do not depend on the port)."""
-        jar = {"kiosk_device": self.gate_tokens[0]}
+    def tablet_cookies(self, gate: int = 0) -> str:
+        """Sign the guard in on the tablet of gate 1 (0) or 2 (1) over HTTP: the Cookie header
+        for every server (one SECRET_KEY, and cookies do not depend on the port)."""
+        jar = {"kiosk_device": self.gate_tokens[gate]}
         server = self.servers[0]
         page = http_call(server, "GET", "/gate/login", jar)
         form = {

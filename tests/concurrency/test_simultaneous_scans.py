@@ -186,6 +186,36 @@ def test_the_gate_visitor_form_sent_twice_at_once_registers_one_visitor(fleet: F
     assert db.session.scalar(select(func.count()).select_from(Visit)) == before + TRIALS
 
 
+def test_a_visitor_checked_out_at_two_gates_at_once_leaves_once(fleet: Fleet):
+    tablets = [fleet.tablet_cookies(gate) for gate in (0, 1)]
+    for i in range(TRIALS):
+        visit = _visit(fleet, f"离开{i}")
+        visit.status, visit.checked_in_at = "inside", utcnow()
+        db.session.commit()
+        answers = at_once(
+            *(
+                Request(
+                    fleet.server(n),
+                    "POST",
+                    f"/gate/visitors/{visit.id}/checkout",
+                    b"",
+                    {
+                        "Cookie": tablets[n],
+                        "X-CSRFToken": _csrf(fleet, tablets[n]),
+                        "HX-Request": "true",
+                    },
+                )
+                for n in (0, 1)
+            )
+        )
+        assert [a.status for a in answers] == [200, 200], [a.text[:300] for a in answers]
+        bodies = sorted(a.text for a in answers)
+        assert bodies[0] == "" and "此访客不在小区内" in bodies[1], bodies
+        assert len(events_of(visit_id=visit.id, direction="out")) == 1
+        db.session.expire_all()
+        assert db.session.get(Visit, visit.id).status == "left"
+
+
 def _urlencoded(form: dict) -> bytes:
     return urllib.parse.urlencode(form).encode()
 
