@@ -33,7 +33,12 @@ class CatalogDomain(Domain):
             names.append(locale.language)
             translations = support.Translations()
             for dirname in self.translation_directories:
-                translations.merge(support.Translations.load(dirname, names, self.domain[0]))
+                catalog = support.Translations.load(dirname, names, self.domain[0])
+                translations.merge(catalog)
+                # merge() copies the messages, not the plural rule: without it, Chinese (one
+                # plural form) would pick msgstr[1] for n != 1 and fall back to English.
+                if hasattr(catalog, "plural"):
+                    translations.plural = catalog.plural
             self.cache[key] = translations
         return self.cache[key]
 

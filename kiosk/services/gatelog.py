@@ -152,7 +152,9 @@ def replay(event_id: int) -> ScanResult:
             func.coalesce(Resident.name, Visit.name),
             Household.unit,
             Building.name,
+            Building.compound_id == Gate.compound_id,
         )
+        .join(Gate, Gate.id == AccessEvent.gate_id)
         .outerjoin(Pass, Pass.id == AccessEvent.pass_id)
         .outerjoin(Resident, Resident.id == Pass.resident_id)
         .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
@@ -163,11 +165,12 @@ def replay(event_id: int) -> ScanResult:
         .outerjoin(Building, Building.id == Household.building_id)
         .where(AccessEvent.id == event_id)
     ).one()
-    event, kind, name, unit, building = row
+    event, kind, name, unit, building, ours = row
     db.session.rollback()
     if event.visit_id is not None:
         kind = "visitor"
-    holder = Holder(mask_name(name), building, unit, kind) if kind is not None else None
+    # As on the first answer: another compound's gate learns nothing about the holder.
+    holder = Holder(mask_name(name), building, unit, kind) if kind is not None and ours else None
     reasons = tuple(event.reasons.split()) if event.reasons else ()
     return ScanResult(
         event.decision,

@@ -1,17 +1,23 @@
 """Failed sign-ins, counted per account and per address, shared by every worker and server.
 
 Two secrets are guessed at: passwords (the sign-in page and ``POST /api/v1/tokens`` share one
-count) and tablet PINs. For each, an *account* (the username as typed, whether it exists or not,
-so that the answer never tells which names exist) may fail ``free`` times; every failure after
-that locks it for twice as long as the one before (1, 2, 4 ... minutes, up to an hour), and a
-success clears it. An *address* gets many more failures before the same back-off (and forgets
-sooner), so one machine cannot spray guesses over many names, while a whole office behind one
-NAT address does not lock itself out with its typing mistakes. A locked attempt is refused
-before any hash is computed, and is not counted: waiting out the lock is enough.
+count) and tablet PINs. For each:
 
-The counters are in the database (``sign_in_throttle``, keyed hashes only), or in Redis when
-``RATELIMIT_STORAGE_URI`` is a ``redis://`` URL. A count and its lock change in one atomic
-statement; attempts already in flight when a lock starts (at most one per worker) still run.
+- an *account* (the username as typed, whether it exists or not, so that the answer never tells
+  which names exist) may fail ``free`` times; every failure after that locks it for twice as long
+  as the one before (1, 2, 4 ... minutes, up to an hour). A success clears it; a day without
+  failures forgets it.
+- an *address* may fail ``free`` times per ``window`` (30 per quarter of an hour, by the clock);
+  a further failure locks it until that quarter ends. One machine cannot spray guesses over many
+  names, while a whole office behind one NAT address cannot lock itself out with its typing
+  mistakes: however long the day, only failures within the current quarter count, and a
+  colleague's success or failure never touches another's account.
+
+A locked attempt is refused before any hash is computed, and is not counted: waiting out the
+lock is enough. The counters are in the database (``sign_in_throttle``, keyed hashes only), or in
+Redis when ``RATELIMIT_STORAGE_URI`` is a ``redis://`` URL. A count and its lock change in one
+atomic statement; attempts already in flight when a lock starts (at most one per worker) still
+run.
 """
 
 from __future__ import annotations
@@ -37,22 +43,34 @@ PIN = "pin"
 DEFAULT_RULES = {
     # failures before the first lock, its seconds, the longest lock, seconds of quiet to forget
     "account": {"free": 5, "base": 60, "cap": 3600, "forget": 86400},
-    "address": {"free": 30, "base": 60, "cap": 900, "forget": 900},
+    # failures per window of this many seconds (aligned to the clock); locked until it ends
+    "address": {"free": 30, "window": 900},
 }
 
 
 @dataclass(frozen=True)
 class Rule:
     free: int
-    base: int
-    cap: int
-    forget: int
+    base: int = 60
+    cap: int = 3600
+    forget: int = 86400
+    window: int = 0  # counted per clock-aligned window instead of back-off (0: back-off)
 
-    def lock_seconds(self, failures: int) -> int:
-        """How long the ``failures``-th failure in a row locks (0 while still free)."""
+    def bucket(self, now: datetime) -> str:
+        """Part of the key: the current window's number (nothing for a back-off rule)."""
+        return f"\x00{int(now.timestamp()) // self.window}" if self.window else ""
+
+    def lock_seconds(self, failures: int, now: datetime) -> int:
+        """How long the ``failures``-th failure (counted by this rule) locks; 0 while free."""
         if failures < self.free:
             return 0
+        if self.window:
+            return self.window - int(now.timestamp()) % self.window  # the rest of the window
         return min(self.base * 2 ** min(failures - self.free, 30), self.cap)
+
+    def memory(self) -> int:
+        """Seconds after the last failure that a count is kept."""
+        return self.window or self.forget
 
 
 class Throttled(ServiceError):
@@ -103,14 +121,17 @@ class Attempt:
 
     def __init__(self, kind: str, username: str | None):
         self.rules = rules()
-        self.keys: dict[str, str] = {}
-        if username:
-            self.keys["account"] = security.keyed_hash(f"{kind}\x00account\x00{username}")
-        address = address_of_request()
-        if address:
-            self.keys["address"] = security.keyed_hash(f"{kind}\x00address\x00{address}")
+        now = utcnow()
+        names = {"account": username, "address": address_of_request()}
+        self.keys: dict[str, str] = {
+            scope: security.keyed_hash(
+                f"{kind}\x00{scope}\x00{name}{self.rules[scope].bucket(now)}"
+            )
+            for scope, name in names.items()
+            if name
+        }
         self.store = store()
-        wait = self.store.locked_for(list(self.keys.values()), utcnow())
+        wait = self.store.locked_for(list(self.keys.values()), now)
         if wait > 0:
             raise Throttled(wait)
 
@@ -125,7 +146,7 @@ class Attempt:
             self.store.clear(self.keys["account"])
 
     def _longest_memory(self) -> int:
-        return max(r.forget + r.cap for r in self.rules.values())
+        return max(r.memory() + r.cap for r in self.rules.values())
 
 
 def attempt(kind: str, username: str | None) -> Attempt:
@@ -158,7 +179,7 @@ class DatabaseStore:
     def fail(self, key: str, rule: Rule, now: datetime) -> None:
         t = self.table
         insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert
-        stale = t.c.last_failure_at < now - timedelta(seconds=rule.forget)
+        stale = t.c.last_failure_at < now - timedelta(seconds=rule.memory())
         statement = (
             insert(t)
             .values(key=key, failures=1, last_failure_at=now, locked_until=None)
@@ -173,7 +194,7 @@ class DatabaseStore:
             .returning(t.c.failures)
         )
         failures = db.session.execute(statement).scalar_one()
-        seconds = rule.lock_seconds(failures)
+        seconds = rule.lock_seconds(failures, now)
         if seconds:
             until = now + timedelta(seconds=seconds)
             db.session.execute(
@@ -229,10 +250,10 @@ class RedisStore:
     def fail(self, key: str, rule: Rule, now: datetime) -> None:
         # Lock lengths for the 1st, 2nd ... failure, up to where the cap is reached; the last
         # one holds for every later failure.
-        steps = [rule.lock_seconds(n) * 1000 for n in range(1, rule.free + 32)]
+        steps = [rule.lock_seconds(n, now) * 1000 for n in range(1, rule.free + 32)]
         while len(steps) > 1 and steps[-1] == steps[-2]:
             steps.pop()
-        self._fail(keys=list(self._keys(key)), args=[rule.forget, *steps])
+        self._fail(keys=list(self._keys(key)), args=[rule.memory(), *steps])
 
     def clear(self, key: str) -> None:
         self.client.delete(*self._keys(key))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,23 @@ def time_passes(seconds: int) -> None:
 
 def retry_after(response) -> int:
     return int(response.headers["Retry-After"])
+
+
+class Clock:
+    """The throttle's clock, from the start of a quarter hour; ``advance`` moves it on."""
+
+    def __init__(self):
+        self.now = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+    def advance(self, seconds: int) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(throttle, "utcnow", lambda: fake.now)
+    return fake
 
 
 # --- 1. a PIN session is a session on the gate pages only -------------------------------------
@@ -149,13 +166,25 @@ def test_a_whole_office_behind_one_address_does_not_lock_itself_out(sqlite_app, 
         assert r.status_code == 303, person.username
 
 
-def test_one_address_guessing_at_many_names_is_locked(sqlite_app, sworld):
+def test_an_office_mistyping_all_day_never_locks_its_address(sqlite_app, sworld, clock):
+    """One failure every ten minutes from one address, all day, twice the address's 30, each by
+    another name: no quarter hour holds more than two of them, so the address stays open."""
+    browser = Browser(sqlite_app)
+    for i in range(60):
+        assert password_sign_in(browser, f"colleague{i}", "typo").status_code == 200, i
+        clock.advance(600)
+    assert password_sign_in(browser, "office_a", factories.PASSWORD).status_code == 303
+
+
+def test_one_address_guessing_at_many_names_is_locked(sqlite_app, sworld, clock):
     sqlite_app.config["SIGN_IN_THROTTLE"] = {"address": {"free": 4}}
     browser = Browser(sqlite_app)
     for i in range(4):
         assert password_sign_in(browser, f"name{i}", "guess").status_code == 200
+    clock.advance(60)
     r = password_sign_in(browser, "office_a", factories.PASSWORD)
-    assert r.status_code == 429 and error_of(r) == THROTTLED_ZH
+    assert r.status_code == 429 and retry_after(r) == 900 - 60  # until the quarter hour ends
+    assert error_of(r) == "登录失败次数过多，请 14 分钟后再试。"  # (one plural form in Chinese)
     # Another address is not concerned.
     other = sqlite_app.test_client()
     token = csrf_of(other.get("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}))
@@ -165,6 +194,23 @@ def test_one_address_guessing_at_many_names_is_locked(sqlite_app, sworld):
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert r.status_code == 303
+    # The next quarter hour starts afresh.
+    clock.advance(900 - 60)
+    assert password_sign_in(browser, "office_a", factories.PASSWORD).status_code == 303
+
+
+def test_the_throttle_rules(sqlite_app):
+    with sqlite_app.app_context():
+        account, address = throttle.rules()["account"], throttle.rules()["address"]
+    now = datetime(2026, 12, 1, 1, 5, tzinfo=UTC)
+    assert [account.lock_seconds(n, now) for n in range(1, 13)] == [
+        *[0] * 4,
+        *[60, 120, 240, 480, 960, 1920, 3600, 3600],
+    ]
+    assert [address.lock_seconds(n, now) for n in (29, 30, 31)] == [0, 600, 600]
+    assert address.bucket(now) == address.bucket(now + timedelta(seconds=599))
+    assert address.bucket(now) != address.bucket(now + timedelta(seconds=600))
+    assert account.bucket(now) == ""
 
 
 def test_wrong_pins_lock_the_account_on_every_tablet(app, world):
@@ -292,6 +338,8 @@ BAD_NEXT = [
     "/%0D%0ALocation:%20http://evil.example/",
     "//evil.example/",
     "/%5Cevil.example/",
+    "%5C%5Cevil.example/",
+    "/%5C/evil.example/",
     "%2F%2Fevil.example",
     "https://evil.example/",
     "/ /evil.example",

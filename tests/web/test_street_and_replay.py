@@ -6,6 +6,8 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import RiskArea
+from kiosk.services import passes
+from tests.helpers import ApiClient
 
 from .conftest import Browser, attr
 
@@ -88,3 +90,28 @@ def test_a_phone_code_queued_during_an_outage_is_judged_by_when_it_was_read(app,
         htmx=True,
     )
     assert attr(stale, "data-reasons") == "invalid_code"
+
+
+def test_another_compounds_pass_shows_nothing_of_its_holder_even_when_replayed(app, world):
+    """A gate learns only ``other_compound``: no masked name, building or unit, on the first
+    answer or on the answer to a repeated request id (the API and the tablet alike)."""
+    from kiosk.services.passes import code_for
+    from tests.helpers import ApiClient
+
+    code = passes.code_for(world.b.pass_)
+    tablet = Browser(app, world.a.device_token).sign_in(world.a.guard)
+    form = {"code": code, "direction": "in", "temperature": "36.5", "request_id": "r-1"}
+    first = tablet.post("/gate/scan", form, htmx=True)
+    again = tablet.post("/gate/scan", form, htmx=True)
+    assert attr(first, "data-event-id") == attr(again, "data-event-id")
+    for page in (first, again):
+        assert 'class="holder"' not in page.text and "张**" not in page.text
+        assert "1号楼" not in page.text
+
+    device = ApiClient(app.test_client()).as_device(world.a.device_token)
+    body = {"code": code, "direction": "in", "temperature": 36.5, "request_id": "r-2"}
+    answers = [device.post("/api/v1/scans", json=body).get_json() for _ in range(2)]
+    assert [a["replayed"] for a in answers] == [False, True]
+    for a in answers:
+        assert [r["code"] for r in a["reasons"]] == ["other_compound"]
+        assert a["holder"] is None
