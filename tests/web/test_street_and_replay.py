@@ -95,9 +95,6 @@ def test_a_phone_code_queued_during_an_outage_is_judged_by_when_it_was_read(app,
 def test_another_compounds_pass_shows_nothing_of_its_holder_even_when_replayed(app, world):
     """A gate learns only ``other_compound``: no masked name, building or unit, on the first
     answer or on the answer to a repeated request id (the API and the tablet alike)."""
-    from kiosk.services.passes import code_for
-    from tests.helpers import ApiClient
-
     code = passes.code_for(world.b.pass_)
     tablet = Browser(app, world.a.device_token).sign_in(world.a.guard)
     form = {"code": code, "direction": "in", "temperature": "36.5", "request_id": "r-1"}
