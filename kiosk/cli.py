@@ -12,8 +12,9 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from .domain.people import Role
 from .extensions import db
-from .models import ROLES, Household, User, utcnow
+from .models import Household, User, utcnow
 from .services import auth, org, passes
 from .services import gate as gate_service
 from .services.errors import ServiceError
@@ -39,7 +40,7 @@ def init_db():
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option(
     "--community", "community_name", help="Community name; created under a default street if new."
 )

@@ -53,9 +53,6 @@ def new_slug() -> str:
     return secrets.token_urlsafe(12)
 
 
-ROLES = ("street", "office", "guard", "worker", "resident")
-
-
 class Street(db.Model):
     __tablename__ = "street"
     id: Mapped[int] = mapped_column(primary_key=True)

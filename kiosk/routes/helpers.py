@@ -10,49 +10,72 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..domain.people import mask_name
+from ..domain.decision import Decision, Direction, OverrideReason, PassKind
+from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
+from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 
-ROLE_LABELS = {
-    "street": _l("street office"),
-    "office": _l("community office"),
-    "guard": _l("guard"),
-    "worker": _l("worker"),
-    "resident": _l("resident"),
-}
-
-
-LABELS = {
+# The words for each value set of the domain, keyed by its enum: one definition of each set
+# (tests/unit/test_labels.py checks that every member has its words).
+LABELS: dict[str, dict] = {
+    "role": {
+        Role.STREET: _l("street office"),
+        Role.OFFICE: _l("community office"),
+        Role.GUARD: _l("guard"),
+        Role.WORKER: _l("worker"),
+        Role.RESIDENT: _l("resident"),
+    },
     "pass_kind": {
-        "resident": _l("phone pass"),
-        "paper": _l("paper pass"),
-        "visitor": _l("visitor"),
-        "exemption": _l("exemption"),
+        PassKind.RESIDENT: _l("phone pass"),
+        PassKind.PAPER: _l("paper pass"),
+        PassKind.VISITOR: _l("visitor"),
+        PassKind.EXEMPTION: _l("exemption"),
     },
     "override": {
-        "known_resident": _l("Known resident"),
-        "checked_id": _l("ID card checked"),
-        "medical": _l("Medical need"),
-        "official": _l("Official duty"),
-        "other": _l("Other (write a note)"),
+        OverrideReason.KNOWN_RESIDENT: _l("Known resident"),
+        OverrideReason.CHECKED_ID: _l("ID card checked"),
+        OverrideReason.MEDICAL: _l("Medical need"),
+        OverrideReason.OFFICIAL: _l("Official duty"),
+        OverrideReason.OTHER: _l("Other (write a note)"),
     },
-    "direction": {"in": _l("in"), "out": _l("out")},
-    "decision": {"allow": _l("allowed"), "deny": _l("denied"), "refer": _l("to check")},
+    "direction": {Direction.IN: _l("in"), Direction.OUT: _l("out")},
+    "decision": {
+        Decision.ALLOW: _l("allowed"),
+        Decision.DENY: _l("denied"),
+        Decision.REFER: _l("to check"),
+    },
     "purpose": {
-        "delivery": _l("Delivery"),
-        "visit": _l("Visit"),
-        "repair": _l("Repair"),
-        "medical": _l("Medical"),
-        "official": _l("Official"),
-        "other": _l("Other"),
+        VisitPurpose.DELIVERY: _l("Delivery"),
+        VisitPurpose.VISIT: _l("Visit"),
+        VisitPurpose.REPAIR: _l("Repair"),
+        VisitPurpose.MEDICAL: _l("Medical"),
+        VisitPurpose.OFFICIAL: _l("Official"),
+        VisitPurpose.OTHER: _l("Other"),
     },
-    "risk_level": {"high": _l("high risk"), "medium": _l("medium risk"), "low": _l("low risk")},
-    "health_code": {"green": _l("green"), "yellow": _l("yellow"), "red": _l("red")},
+    "risk_level": {
+        RiskLevel.HIGH: _l("high risk"),
+        RiskLevel.MEDIUM: _l("medium risk"),
+        RiskLevel.LOW: _l("low risk"),
+    },
+    "health_code": {
+        HealthCode.GREEN: _l("green"),
+        HealthCode.YELLOW: _l("yellow"),
+        HealthCode.RED: _l("red"),
+    },
     "visitor_policy": {
-        "open": _l("Visitors registered at the gate"),
-        "registered": _l("Only visitors registered in advance"),
-        "none": _l("No visitors"),
+        VisitorPolicy.OPEN: _l("Visitors registered at the gate"),
+        VisitorPolicy.REGISTERED: _l("Only visitors registered in advance"),
+        VisitorPolicy.NONE: _l("No visitors"),
     },
+}
+
+# The value sets the templates offer as choices, in their order.
+CHOICES = {
+    "risk_levels": tuple(RiskLevel),
+    "health_codes": tuple(HealthCode),
+    "visitor_policies": tuple(VisitorPolicy),
+    "purposes": tuple(VisitPurpose),
+    "override_reasons": tuple(OverrideReason),
 }
 
 
@@ -61,7 +84,7 @@ def label(kind: str, value: str) -> str:
 
 
 def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+    return label("role", role)
 
 
 def reason_text(code: str) -> str:
@@ -92,6 +115,7 @@ def register(app: Flask) -> None:
             "risk_level_label": lambda v: label("risk_level", v),
             "health_code_label": lambda v: label("health_code", v),
             "visitor_policy_label": lambda v: label("visitor_policy", v),
+            **CHOICES,
         }
 
     @app.after_request

@@ -18,8 +18,9 @@ from flask_login import login_user, logout_user
 from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from ..domain.people import Role
 from ..extensions import db
-from ..models import ROLES, ApiToken, Community, Household, User, utcnow
+from ..models import ApiToken, Community, Household, User, utcnow
 from . import security, throttle
 from .errors import Invalid
 
@@ -215,9 +216,9 @@ def create_user(
     username = (username or "").strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise Invalid(_l("username: 1-64 characters without spaces."), field="username")
-    if role not in ROLES:
+    if role not in tuple(Role):
         raise Invalid(
-            _l("role: must be one of %(options)s.", options=", ".join(ROLES)), field="role"
+            _l("role: must be one of %(options)s.", options=", ".join(Role)), field="role"
         )
     if len(password) < 8:
         raise Invalid(_l("password: at least 8 characters."), field="password")

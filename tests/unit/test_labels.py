@@ -1,0 +1,36 @@
+"""Every value of each domain value set has its words on the pages, in both languages."""
+
+from __future__ import annotations
+
+from kiosk import create_app
+from kiosk.domain.decision import Decision, Direction, OverrideReason, PassKind
+from kiosk.domain.people import Role
+from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
+from kiosk.routes.helpers import LABELS
+from tests.conftest import TEST_CONFIG
+
+VALUE_SETS = {
+    "role": Role,
+    "pass_kind": PassKind,
+    "override": OverrideReason,
+    "direction": Direction,
+    "decision": Decision,
+    "purpose": VisitPurpose,
+    "risk_level": RiskLevel,
+    "health_code": HealthCode,
+    "visitor_policy": VisitorPolicy,
+}
+
+
+def test_each_value_set_is_labelled_member_for_member():
+    assert set(LABELS) == set(VALUE_SETS)
+    for kind, enum in VALUE_SETS.items():
+        assert list(LABELS[kind]) == list(enum), kind
+
+
+def test_every_label_is_translated_into_chinese(tmp_path):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        for kind, words in LABELS.items():
+            for value, text in words.items():
+                assert str(text) != text._args[0], (kind, value)
