@@ -18,6 +18,8 @@ class Body(BaseModel):
 
     # A form words some problems itself ("Choose the building."): field -> message.
     messages: ClassVar[dict[str, object]] = {}
+    # Field names of this model where the common ones (``errors.FIELD_LABELS``) do not fit.
+    labels: ClassVar[dict[str, object]] = {}
 
     @classmethod
     def parse(cls, data: object, context: dict | None = None):
@@ -25,7 +27,7 @@ class Body(BaseModel):
         try:
             return cls.model_validate(data, context=context)
         except ValidationError as exc:
-            raise refuse(exc, cls.messages) from None
+            raise refuse(exc, cls.messages, cls.labels) from None
 
 
 class Query(Body):

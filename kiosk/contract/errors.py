@@ -18,8 +18,12 @@ from pydantic_core import PydanticCustomError
 from ..services.errors import Invalid
 from . import types
 
-# Field names as people read them; the API still reports the machine name in ``field``.
+# Field names as people read them; the API still reports the machine name in ``field``. A model
+# may name a field its own way (``Body.labels``).
 FIELD_LABELS = {
+    "username": _l("Username"),
+    "password": _l("Password"),
+    "pin": _l("PIN"),
     "name": _l("Name"),
     "phone": _l("Phone"),
     "unit": _l("Unit"),
@@ -33,18 +37,38 @@ FIELD_LABELS = {
     "until": _l("Until"),
     "decision": _l("Decision"),
     "id_number": _l("ID number"),
+    "last4": _l("Last four characters of the ID number"),
     "observation_until": _l("Observation until"),
     "observation_reason": _l("Observation reason"),
     "valid_from": _l("Valid from"),
     "valid_until": _l("Valid until"),
+    "negative_test_within_hours": _l("Negative test within (hours)"),
     "taken_at": _l("Test taken at"),
     "result": _l("Test result"),
     "seal_state": _l("Seal state"),
+    "temperature_required": _l("Temperature required"),
+    "open": _l("Open"),
     "kind": _l("Kind"),
     "direction": _l("Direction"),
     "temperature": _l("Temperature (°C)"),
     "code": _l("Code"),
+    "request_id": _l("Request id"),
+    "scanned_at": _l("Scanned at"),
+    "community_id": _l("Community"),
+    "compound_id": _l("Compound"),
+    "gate_id": _l("Gate"),
+    "building_id": _l("Building"),
+    "host_household_id": _l("Household visited"),
+    "resident_id": _l("Person"),
+    "user_id": _l("Guard"),
+    "risk_area_ids": _l("Risk areas visited"),
+    "visitor_policy": _l("Visitor policy"),
+    "after": _l("After"),
+    "limit": _l("Limit"),
 }
+
+
+PLACE_NAME = {"name": _l("Place name")}
 
 
 def label(field: str):
@@ -94,8 +118,8 @@ def _visible(value: object) -> bool:
     return isinstance(value, str) and bool(value.split())
 
 
-def _message(kind: str, field: str, ctx: Mapping, value: object):
-    name = label(field)
+def _message(kind: str, field: str, ctx: Mapping, value: object, labels: Mapping | None = None):
+    name = (labels or {}).get(field) or label(field)
     if kind in ("missing", "string_too_short"):
         return _l("%(field)s: this field is required.", field=name)
     if kind == "extra_forbidden":
@@ -144,9 +168,15 @@ def _message(kind: str, field: str, ctx: Mapping, value: object):
     return _l("%(field)s: the value is not valid.", field=name)
 
 
-def field_errors(exc: ValidationError, messages: Mapping[str, object] | None = None):
-    """Every problem of a validation, in field order; ``messages`` replaces the message of a
-    field (a form's "Choose the building.")."""
+def field_errors(
+    exc: ValidationError,
+    messages: Mapping[str, object] | None = None,
+    labels: Mapping[str, object] | None = None,
+):
+    """Every problem of a validation, in field order. ``messages`` words a field's problems
+    itself (a form's "Choose the building."): field -> message, or field -> {error type ->
+    message} for some problems only (``"missing"``: left blank). ``labels`` names a field
+    where the common label does not fit (a place's name is not a person's)."""
     out: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
     for err in exc.errors(include_url=False):
@@ -155,16 +185,32 @@ def field_errors(exc: ValidationError, messages: Mapping[str, object] | None = N
         loc = err["loc"]
         field = (ctx.get("field") or "") if kind == "rule" else (str(loc[0]) if loc else "")
         code = "implausible_temperature" if kind == "implausible_temperature" else "invalid"
-        if messages and field in messages:
-            message = messages[field]
+        custom = messages.get(field) if messages else None
+        if isinstance(custom, Mapping):
+            custom = custom.get(kind)
+        if custom is not None:
+            if (field, code) in seen:
+                continue  # one message per field is enough when the form words it itself
+            message = custom
         else:
-            message = _message(kind, field, ctx, err.get("input"))
-        if (field, code) in seen and messages and field in messages:
-            continue  # one message per field is enough when the form words it itself
+            message = _message(kind, field, ctx, err.get("input"), labels)
         seen.add((field, code))
         out.append(FieldError(field, code, message))
     return out
 
 
-def refuse(exc: ValidationError, messages: Mapping[str, object] | None = None) -> ContractError:
-    return ContractError(field_errors(exc, messages))
+def refuse(
+    exc: ValidationError,
+    messages: Mapping[str, object] | None = None,
+    labels: Mapping[str, object] | None = None,
+) -> ContractError:
+    return ContractError(field_errors(exc, messages, labels))
+
+
+def problems(exc: Invalid | Exception) -> list[FieldError]:
+    """What a page shows for a refused form: every field of a contract error, or the one
+    problem a service found (which may name no field)."""
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return list(errors)
+    return [FieldError(exc.field or "", exc.code, exc.message)]

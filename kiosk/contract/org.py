@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from ..domain.decision import SealState, TestOutcome
 from ..domain.devices import DeviceKind
 from .base import Body, Out, choice
-from .errors import rule
+from .errors import PLACE_NAME, rule
 from .types import Id, IdNumber, LocalTime, Moment, Phone, text
 
 SealStateValue = choice(SealState)
@@ -40,9 +40,13 @@ def _needs_reason(state: SealState | None, reason: str | None) -> None:
 class CompoundCreate(Body):
     """A new compound. An office user's goes into its own community; a street user names one."""
 
+    labels = PLACE_NAME
+
     name: text(100)
     community_id: Id = Field(
-        None, description="Required for street users; office users may give only their own"
+        None,
+        description="Required for street users: a community of their street; office users "
+        "may give only their own",
     )
     temperature_required: bool = Field(None, description="Entry needs a reading (default true)")
 
@@ -82,6 +86,8 @@ class Compound(Out):
 
 
 class GateCreate(Body):
+    labels = PLACE_NAME
+
     name: text(100)
 
 
@@ -100,6 +106,8 @@ class Gate(Out):
 
 
 class BuildingCreate(Body):
+    labels = PLACE_NAME
+
     name: text(50)
 
 
@@ -208,6 +216,8 @@ class TestResult(Out):
 
 
 class DeviceCreate(Body):
+    labels = {"name": _l("Tablet name")}
+
     name: text(100)
     kind: choice(DeviceKind) = DeviceKind.TABLET
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
 from ..domain.visitors import RiskLevel
@@ -10,19 +11,16 @@ from .types import Id, LocalTime, Moment, text
 
 
 class RiskAreaCreate(Body):
+    labels = {"name": _l("Place")}
+
     name: text(100)
     level: choice(RiskLevel)
     since: Moment = Field(description="Not in the future")
     community_id: Id = Field(
-        None, description="Required for street users; office users may give only their own"
+        None,
+        description="Required for street users: a community of their street; office users "
+        "may give only their own",
     )
-
-    def as_dict(self) -> dict:
-        """The validated values as ``services.visitors.create_risk_area`` reads them."""
-        data = {"name": self.name, "level": self.level.value, "since": self.since.isoformat()}
-        if self.community_id is not None:
-            data["community_id"] = self.community_id
-        return data
 
 
 class RiskArea(Out):

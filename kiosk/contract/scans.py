@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from pydantic import Field, Strict, StringConstraints
 
 from ..domain.decision import Decision, Direction, PassKind
@@ -22,6 +23,8 @@ ScannedText = Annotated[
 
 class ScanRequest(Body):
     """One scan. A repeated ``request_id`` from the same device returns the first answer."""
+
+    messages = {"direction": _l("direction: must be in or out.")}
 
     code: ScannedText
     direction: choice(Direction)

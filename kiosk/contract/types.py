@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any
 
@@ -75,6 +76,8 @@ def _whole_number_text(lo: int, hi: int):
 
 
 Id = _whole_number(1, MAX_ID)
+# An id typed or chosen in a web form: ASCII digits only, so "²" or an id beyond the integer
+# keys is a clear error on the page, never a 500.
 IdText = _whole_number_text(1, MAX_ID)
 TestWindowHours = _whole_number(1, 24 * 14)
 PageSizeText = _whole_number_text(1, 1000)
@@ -140,6 +143,20 @@ Phone = Annotated[
     Field(description="5 to 15 digits (full-width ones too); spaces, hyphens and brackets ignored"),
 ]
 
+PIN_PATTERN = "^[0-9]{4,8}$"
+Pin = Annotated[
+    str, Strict(), StringConstraints(pattern=PIN_PATTERN), Field(description="4 to 8 digits")
+]
+
+# The last four characters of an ID number, as the guard types them (full-width too).
+LAST4_PATTERN = "^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]{4}$"
+Last4 = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=LAST4_PATTERN),
+    AfterValidator(lambda value: unicodedata.normalize("NFKC", value).upper()),
+]
+
 REQUEST_ID_PATTERN = "^[ -~]{1,64}$"
 RequestId = Annotated[
     str,
@@ -152,9 +169,18 @@ RequestId = Annotated[
 # --- times --------------------------------------------------------------------------------------
 
 # ISO 8601 as the clients send it: a date, or a date and time with an optional offset (without
-# one, the time is read in the deployment's time zone). Years 2000-2100.
+# one, the time is read in the deployment's time zone). Real calendar days of the years 2000-2100
+# only, spelled out so that the pattern is the whole rule: 30 February does not match it.
+_YEAR = "(20[0-9]{2}|2100)"
+_LEAP_YEAR = "20([02468][048]|[13579][26])"  # 2000, 2004, ... 2096 (2100 is not a leap year)
+_DAY = (
+    f"({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    f"|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])"
+    f"|{_LEAP_YEAR}-02-29)"
+)
 MOMENT_PATTERN = (
-    r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    f"^{_DAY}"
     r"([T ]([01][0-9]|2[0-3]):([0-5][0-9])(:([0-5][0-9])([.][0-9]{1,6})?)?"
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
 )
@@ -250,15 +276,18 @@ def _temperature(value: Any) -> float:
 
 
 def _plausible(reading: float) -> float:
+    """In the stated range as sent (33.96 is refused, not rounded into it); then kept to the
+    tenth of a degree a thermometer shows."""
     if not TEMPERATURE_MIN <= reading <= TEMPERATURE_MAX:
         raise PydanticCustomError(
             "implausible_temperature", "not a possible body temperature", {"value": reading}
         )
-    return reading
+    return round(reading, 1)
 
 
 TEMPERATURE_DESCRIPTION = (
-    "°C as a JSON number, 34.0 to 43.0 (anything else is a typing error, not a reading)"
+    "°C as a JSON number, 34.0 to 43.0 (anything else is a typing error, not a reading); "
+    "kept to one decimal"
 )
 Temperature = Annotated[
     float,
@@ -288,6 +317,9 @@ def _temperature_text(value: Any) -> float | None:
         raise PydanticCustomError("temperature_type", "must be a number")
     return _plausible(reading)
 
+
+# A tablet's reading time, Unix milliseconds, up to the end of 2100.
+UnixMillisText = _whole_number_text(0, 4_133_980_799_999)
 
 TemperatureText = Annotated[
     float | None,

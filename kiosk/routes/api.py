@@ -36,10 +36,6 @@ _INFO = {
 }
 
 
-def tz():
-    return current_app.config["TZ"]
-
-
 @bp.get("/openapi.json")
 @endpoint(security=None, response=common.Document)
 def openapi():
@@ -248,7 +244,7 @@ def list_risk_areas():
 @endpoint(security=STAFF, status=201, body=risk_areas.RiskAreaCreate, response=risk_areas.RiskArea)
 def create_risk_area(body: risk_areas.RiskAreaCreate):
     """Declare a risk area that visitors declare against (street users name the community)."""
-    return visitors.create_risk_area(g.actor, body.as_dict(), tz())
+    return visitors.create_risk_area(g.actor, body)
 
 
 @bp.delete("/risk-areas/<int:area_id>")

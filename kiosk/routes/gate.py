@@ -22,6 +22,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
+from ..contract import forms
+from ..contract.errors import problems
 from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
 from ..extensions import db, limiter
@@ -209,22 +211,22 @@ def render_problem(exc: ServiceError):
     """
     if exc.status == 404:
         raise exc
-    return render_template("gate/_problem.html", message=str(exc.message), field=exc.field)
+    return render_template("gate/_problem.html", errors=problems(exc))
 
 
 @bp.post("/scan")
 @guard_required
 def scan():
     """Decide a scanned code (wedge or camera)."""
-    form = request.form
     try:
-        action = _action(form.get("request_id"))
+        form = forms.TabletScanForm.read(request.form)
+        seen_at = None if form.scanned_at is None else str(form.scanned_at)
         result = scan_service.scan(
-            action,
-            (form.get("code") or "")[:100],
-            form.get("direction"),
-            form.get("temperature"),
-            code_seen_at=scan_service.clean_seen_at(form.get("scanned_at")),
+            _action(form.request_id),
+            (request.form.get("code") or "")[:100],
+            form.direction,
+            form.temperature,
+            code_seen_at=scan_service.clean_seen_at(seen_at),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -237,8 +239,9 @@ def scan():
 def override(event_id: int):
     """The guard allows (with a reason) or denies a referred scan."""
     try:
+        form = forms.OverrideForm.read(request.form)
         event = scan_service.override(
-            _action(), g.gate, current_user, event_id, request.form.to_dict()
+            _action(), g.gate, current_user, event_id, form.decision, form.reason_kept, form.note
         )
     except Invalid as exc:
         db.session.rollback()
@@ -262,11 +265,9 @@ def override(event_id: int):
 def remeasure(event_id: int):
     """A second temperature reading after a fever, logged against the same scan."""
     try:
+        form = forms.RemeasureForm.read(request.form)
         result = scan_service.remeasure(
-            _action(request.form.get("request_id")),
-            g.gate,
-            event_id,
-            request.form.get("temperature"),
+            _action(form.request_id), g.gate, event_id, form.temperature
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -286,23 +287,25 @@ def _buildings():
 @guard_required
 def lookup():
     """No code: find a resident by building, unit and the last four of the ID number."""
-    error = None
+    errors = []
     matches = None
     form = request.form.to_dict() if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            matches = gate.lookup(g.gate, form)
+            matches = gate.lookup(g.gate, forms.LookupForm.read(request.form))
         except ServiceError as exc:
-            error = str(exc.message)
+            errors = problems(exc)
         else:
             if not matches:
-                error = _("Nobody matches. Check the building, unit and the four characters.")
+                errors = problems(
+                    Invalid(_("Nobody matches. Check the building, unit and the four characters."))
+                )
     return fragment_or_page(
         "gate/_lookup.html",
         "gate/page.html",
         buildings=_buildings(),
         form=form,
-        error=error,
+        errors=errors,
         matches=matches,
     )
 
@@ -311,17 +314,10 @@ def lookup():
 @guard_required
 def manual():
     """Decide for a person found by the look-up (logged as manual)."""
-    form = request.form
     try:
-        resident_id = form.get("resident_id", "")
-        if not resident_id.isascii() or not resident_id.isdigit() or len(resident_id) > 10:
-            raise Invalid(_("Choose the person."), field="resident_id")
+        form = forms.ManualForm.read(request.form)
         result = scan_service.manual(
-            _action(form.get("request_id")),
-            g.gate,
-            int(resident_id),
-            form.get("direction"),
-            form.get("temperature"),
+            _action(form.request_id), g.gate, form.resident_id, form.direction, form.temperature
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -332,7 +328,7 @@ def manual():
 # --- visitors ---------------------------------------------------------------------------------
 
 
-def _visitor_form(form: dict, error: str | None = None, field: str | None = None):
+def _visitor_form(form: dict, errors=()):
     return fragment_or_page(
         "gate/_visitor_form.html",
         "gate/page.html",
@@ -341,8 +337,7 @@ def _visitor_form(form: dict, error: str | None = None, field: str | None = None
         lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
         purposes=PURPOSES,
         form=form,
-        error=error,
-        field=field,
+        errors=errors,
     )
 
 
@@ -357,13 +352,14 @@ def visitor_form():
 @guard_required
 def register_visitor():
     """Register a visitor at the gate: decided and logged at once."""
-    form = request.form.to_dict()
-    form["risk_area_ids"] = request.form.getlist("risk_area_ids")
     try:
-        result = visitors.register_at_gate(_action(form.get("request_id")), g.gate, form)
+        form = forms.GateVisitorForm.read(request.form)
+        result = visitors.register_at_gate(_action(form.request_id), g.gate, form)
     except ServiceError as exc:
         db.session.rollback()
-        return _visitor_form(form, str(exc.message), exc.field)
+        typed = request.form.to_dict()
+        typed["risk_area_ids"] = request.form.getlist("risk_area_ids")
+        return _visitor_form(typed, problems(exc))
     response = render_result(result)
     response.headers["HX-Retarget"] = "#result"
     response.headers["HX-Reswap"] = "innerHTML"

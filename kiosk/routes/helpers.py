@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, make_response, render_template, request
+from flask import Flask, abort, current_app, make_response, render_template
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from ..domain.decision import Decision, Direction, OverrideReason, PassKind
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
+from ..extensions import htmx
 
 # The words for each value set of the domain, keyed by its enum: one definition of each set
 # (tests/unit/test_labels.py checks that every member has its words).
@@ -121,7 +122,7 @@ def register(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response):
         # Security headers: kiosk/security_headers.py.
-        if request.headers.get("HX-Request"):
+        if htmx:
             response.vary.add("HX-Request")
         return response
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
+from ..contract.errors import problems
+from ..contract.forms import VisitorForm
 from ..domain.visitors import PURPOSES
 from ..extensions import db, limiter
 from ..services import qr, visitors
@@ -22,15 +24,15 @@ def register(slug: str):
     """The visitor fills in the form on their phone and gets a one-time code for today."""
     compound = visitors.compound_for_slug(slug)
     form: dict = {}
-    error = field = None
+    errors = []
     if request.method == "POST":
         form = request.form.to_dict()
         form["risk_area_ids"] = request.form.getlist("risk_area_ids")
         try:
-            visit, code, preview = visitors.self_register(slug, form)
+            visit, code, preview = visitors.self_register(slug, VisitorForm.read(request.form))
         except ServiceError as exc:
             db.session.rollback()
-            error, field = str(exc.message), exc.field
+            errors = problems(exc)
         else:
             return render_template(
                 "visit/code.html",
@@ -48,6 +50,5 @@ def register(slug: str):
         lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
         purposes=PURPOSES,
         form=form,
-        error=error,
-        field=field,
+        errors=errors,
     )

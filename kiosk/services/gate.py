@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..contract.forms import LookupForm
 from ..domain.people import mask_name
 from ..extensions import db
 from ..models import (
@@ -21,7 +22,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, scope, security, validate
+from . import audit, scope, security
 from .errors import Invalid, NotFound
 
 
@@ -115,20 +116,13 @@ def set_pin(actor: User, guard_id: int, pin: object) -> User:
     return guard
 
 
-def lookup(ctx: GateContext, data: dict) -> list[tuple[int, str, str, str]]:
-    """People without a code: building, unit and the last four of the ID number.
+def lookup(ctx: GateContext, form: LookupForm) -> list[tuple[int, str, str, str]]:
+    """People without a code: building, unit and the last four of the ID number (the declared
+    form has checked them).
 
     Returns (resident id, masked name, building, unit) for each match in this compound only.
     """
-    building_id = data.get("building_id")
-    if isinstance(building_id, str) and building_id.isdigit():
-        building_id = int(building_id)
-    if not isinstance(building_id, int):
-        raise Invalid(_l("Choose the building."), field="building_id")
-    unit = validate.text(data, "unit", 20)
-    last4 = (validate.text(data, "last4", 4) or "").upper()
-    if len(last4) != 4 or not last4.isalnum():
-        raise Invalid(_l("Enter the last four characters of the ID number."), field="last4")
+    building_id, unit, last4 = form.building_id, form.unit, form.last4
     rows = db.session.execute(
         select(Resident.id, Resident.name, Building.name, Household.unit)
         .join(Household, Household.id == Resident.household_id)

@@ -3,7 +3,6 @@ devices by gate, visitor policies."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -11,7 +10,7 @@ from ..domain.visitors import VisitorPolicy
 from ..extensions import db
 from ..models import AccessEvent, Alert, Community, Compound, Device, Gate, User, utcnow
 from . import audit, scope
-from .errors import Invalid, NotFound
+from .errors import NotFound
 
 
 def open_alerts(actor: User) -> list[tuple[Alert, str, str]]:
@@ -29,7 +28,8 @@ def open_alerts(actor: User) -> list[tuple[Alert, str, str]]:
 
 def acknowledge_alert(actor: User, alert_id: int) -> None:
     scope.require_role(actor, scope.MANAGERS)
-    alert = db.session.get(Alert, alert_id)
+    # An id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
+    alert = db.session.get(Alert, alert_id) if alert_id <= scope.MAX_ID else None
     if alert is None or not scope.in_scope(actor, alert.community_id):
         raise NotFound()
     if alert.acknowledged_at is None:
@@ -112,12 +112,10 @@ def compounds(actor: User) -> list[Compound]:
     )
 
 
-def set_visitor_policy(actor: User, compound_id: str, policy: object) -> Compound:
-    if not compound_id.isdigit():
-        raise NotFound()
-    compound = scope.load(actor, Compound, int(compound_id))
-    if policy not in {p.value for p in VisitorPolicy}:
-        raise Invalid(_l("Choose a visitor policy."), field="visitor_policy")
+def set_visitor_policy(actor: User, compound_id: int, policy: VisitorPolicy) -> Compound:
+    """The form (``contract.forms.VisitorPolicyForm``) has checked the id and the policy."""
+    compound = scope.load(actor, Compound, compound_id)
+    policy = VisitorPolicy(policy).value
     before = compound.visitor_policy
     compound.visitor_policy = policy
     audit.record(

@@ -51,7 +51,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, gatelog, security, validate, visitors
+from . import audit, gatelog, security, visitors
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .gate import GateAction, GateContext, context, context_by_id
 from .gatelog import Holder, ScanResult
@@ -180,7 +180,7 @@ def scan(
     action: GateAction,
     code: object,
     direction: Direction | str,
-    temperature: float | str | None = None,
+    temperature: float | None = None,
     code_seen_at: datetime | None = None,
 ) -> ScanResult:
     """Decide and log one scan. A repeated request id returns the first answer, logging nothing.
@@ -190,7 +190,7 @@ def scan(
     ``clean_seen_at`` for the bounds), everything else against now.
     """
     dir_ = clean_direction(direction)
-    temp = validate.temperature(temperature)
+    temp = temperature  # declared, checked and rounded by the caller's model
     cfg = current_app.config
     keys, step = cfg["PASS_KEYRING"], cfg["PASS_STEP_SECONDS"]
     verified = passcodes.verify(keys, code, action.now.timestamp(), step)
@@ -389,11 +389,11 @@ def manual(
     ctx: GateContext,
     resident_id: int,
     direction: Direction | str,
-    temperature: float | str | None,
+    temperature: float | None,
 ) -> ScanResult:
     """Decide for a person found by the look-up, as a scan marked manual."""
     dir_ = clean_direction(direction)
-    temp = validate.temperature(temperature)
+    temp = temperature  # declared, checked and rounded by the caller's model
     compound_id = db.session.scalar(
         select(Building.compound_id)
         .join(Household, Household.building_id == Building.id)
@@ -428,13 +428,13 @@ def _event_at_gate(ctx: GateContext, event_id: int) -> AccessEvent:
 
 
 def remeasure(
-    action: GateAction, ctx: GateContext, event_id: int, temperature: float | str | None
+    action: GateAction, ctx: GateContext, event_id: int, temperature: float | None
 ) -> ScanResult:
     """A second reading after a fever: decided again for the same pass, logged against the scan."""
     event = _event_at_gate(ctx, event_id)
     if "fever" not in event.reasons.split() or event.pass_id is None:
         raise Conflict(_l("Only a fever reading can be measured again."), code="not_fever")
-    temp = validate.temperature(temperature)
+    temp = temperature  # declared, checked and rounded by the caller's model
     if temp is None:
         raise Invalid(_l("Enter the new reading."), field="temperature")
     pass_id, direction, was_manual = event.pass_id, Direction(event.direction), event.manual
@@ -450,7 +450,9 @@ def override(
     ctx: GateContext,
     guard: User | None,
     event_id: int,
-    data: dict,
+    decision: Decision,
+    reason: OverrideReason | None,
+    note: str | None,
 ) -> AccessEvent:
     """The guard decides a referred scan: allow (with a reason) or deny. Logged with the guard.
 
@@ -464,15 +466,8 @@ def override(
         raise Conflict(_l("Only a referred scan can be decided by the guard."), code="not_referred")
     if action.now - event.occurred_at > timedelta(minutes=OVERRIDE_MINUTES):
         raise Conflict(_l("This scan is too old to decide; scan again."), code="too_old")
-    decision = Decision(validate.choice(data, "decision", (Decision.ALLOW, Decision.DENY)))
-    # The reasons are reasons to allow: a denial keeps only its note (the form always sends the
-    # select's value, which must not be shown to the office as the reason for a denial).
-    reason = (
-        OverrideReason(validate.choice(data, "reason", tuple(OverrideReason)))
-        if decision is Decision.ALLOW
-        else None
-    )
-    note = validate.text(data, "note", 200, required=reason is OverrideReason.OTHER)
+    # The declared form (contract.forms.OverrideForm) has checked the decision, the reason an
+    # allowance needs and the note "other" needs.
     entry = gatelog.Entry(
         occurred_at=action.now,
         gate_id=event.gate_id,

@@ -11,11 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..contract.forms import GateVisitorForm, VisitorForm
+from ..contract.risk_areas import RiskAreaCreate
 from ..domain import passcodes
 from ..domain.decision import Decision, Direction, Outcome, SealState
 from ..domain.people import mask_name
 from ..domain.visitors import (
-    PURPOSES,
     HealthCode,
     VisitorFacts,
     VisitorPolicy,
@@ -31,13 +32,10 @@ from ..models import (
     Visit,
     utcnow,
 )
-from . import audit, gatelog, scope, security, validate
+from . import audit, gatelog, scope, security
 from .errors import Conflict, Invalid, NotFound
 from .gate import GateAction, GateContext
 from .gatelog import Holder, ScanResult
-
-RISK_LEVELS = ("high", "medium", "low")
-
 
 # --- risk areas -------------------------------------------------------------------------------
 
@@ -64,22 +62,20 @@ def list_risk_areas(actor: User) -> list[RiskArea]:
     )
 
 
-def create_risk_area(actor: User, data: dict, tz) -> RiskArea:
+def create_risk_area(actor: User, data: RiskAreaCreate) -> RiskArea:
+    """The declared model (the API's body or the office's form) has checked the shapes."""
     scope.require_role(actor, scope.MANAGERS)
     if actor.role == "street":
-        community_id = validate.integer(data, "community_id", 1, 2**31 - 1)
-        if not scope.in_scope(actor, community_id):
+        community_id = data.community_id
+        if community_id is None or not scope.in_scope(actor, community_id):
             raise Invalid(_l("community_id: no such community."), field="community_id")
     else:
         community_id = actor.community_id
-        if data.get("community_id") is not None and data.get("community_id") != community_id:
+        if data.community_id is not None and data.community_id != community_id:
             # Naming another community must not silently declare the area in the caller's own.
             raise Invalid(_l("community_id: no such community."), field="community_id")
     area = RiskArea(
-        community_id=community_id,
-        name=validate.text(data, "name", 100),
-        level=validate.choice(data, "level", RISK_LEVELS),
-        since=validate.moment(data, "since", tz),
+        community_id=community_id, name=data.name, level=data.level.value, since=data.since
     )
     if area.since > utcnow():
         raise Invalid(_l("since: cannot be in the future."), field="since")
@@ -117,40 +113,24 @@ def household_choices(compound_id: int) -> list[tuple[int, str, str, str]]:
     ]
 
 
-def _clean_form(compound_id: int, community_id: int, data: dict) -> dict:
-    name = validate.text(data, "name", 50)
-    phone = security.normalise_phone(validate.text(data, "phone", 30) or "")
-    if not 5 <= len(phone) <= 15:
-        raise Invalid(_l("phone: not a valid phone number."), field="phone")
-    host = data.get("host_household_id")
-    if isinstance(host, str) and host.isdigit():
-        host = int(host)
-    household = db.session.get(Household, host) if isinstance(host, int) else None
+def _clean_form(compound_id: int, community_id: int, form: VisitorForm) -> dict:
+    """The declared form has checked the shapes; the host and the risk areas must be this
+    compound's and this community's."""
+    phone = security.normalise_phone(form.phone)
+    household = db.session.get(Household, form.host_household_id)
     if household is None or household.building.compound_id != compound_id:
         raise Invalid(_l("Choose the household being visited."), field="host_household_id")
-    purpose = validate.choice(data, "purpose", PURPOSES)
-    health = validate.choice(data, "health_code", tuple(h.value for h in HealthCode))
-    raw_areas = data.get("risk_area_ids") or []
-    if isinstance(raw_areas, (str, int)):
-        raw_areas = [raw_areas]
-    if not isinstance(raw_areas, list) or len(raw_areas) > 50:
-        raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
     known = {a.id for a in current_risk_areas(community_id)}
-    chosen: list[int] = []
-    for value in raw_areas:
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if value not in known:
-            raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
-        chosen.append(value)
+    if not set(form.risk_area_ids) <= known:
+        raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
     return {
-        "name": name,
+        "name": form.name,
         "phone_hash": security.keyed_hash(phone),
         "phone_last4": phone[-4:],
         "host_household_id": household.id,
-        "purpose": purpose,
-        "health_code": health,
-        "risk_area_ids": ",".join(map(str, sorted(set(chosen)))),
+        "purpose": form.purpose.value,
+        "health_code": form.health_code.value,
+        "risk_area_ids": ",".join(map(str, sorted(set(form.risk_area_ids)))),
     }
 
 
@@ -258,15 +238,13 @@ def _log_and_answer(
     )
 
 
-def register_at_gate(action: GateAction, ctx: GateContext, data: dict) -> ScanResult:
+def register_at_gate(action: GateAction, ctx: GateContext, data: GateVisitorForm) -> ScanResult:
     """A visitor registered by the guard: decided and logged at once."""
     existing = gatelog.answered(db.session, ctx.device_id, action.request_id)
     if existing is not None:
         return gatelog.replay(existing)
     fields = _clean_form(ctx.compound_id, ctx.community_id, data)
-    temp = validate.temperature(data.get("temperature"))
-    if temp is None:
-        raise Invalid(_l("Take the visitor's temperature."), field="temperature")
+    temp = data.temperature
     visit = Visit(
         compound_id=ctx.compound_id,
         via="gate",
@@ -291,7 +269,7 @@ def compound_for_slug(slug: object) -> Compound:
     return compound
 
 
-def self_register(slug: str, data: dict) -> tuple[Visit, str, Outcome]:
+def self_register(slug: str, data: VisitorForm) -> tuple[Visit, str, Outcome]:
     """A visitor registers on their own phone and gets a one-time code for today.
 
     The outcome is a preview without the temperature: what the gate will say if nothing changes.

@@ -72,20 +72,54 @@ def test_non_json_body_is_400(world, api):
     error_of(r, 400, "bad_json")
 
 
-def test_missing_or_mistyped_fields_are_refused(world, api):
-    for payload in (
-        {},
-        {"username": "office_a"},
-        {"password": PASSWORD},
-        {"username": 12, "password": PASSWORD},
-        {"username": "office_a", "password": None},
-        {"username": "", "password": PASSWORD},
-        {"username": "x" * 65, "password": PASSWORD},
-        {"username": "office_a\u0000", "password": PASSWORD},
-        {"username": "office_a", "password": "\ud800"},
+def sign_in_from(api, n: int, payload, lang: str | None = None):
+    """A sign-in attempt from its own address (the limit of 10 a minute is per address)."""
+    return api.post(
+        "/api/v1/tokens", json=payload, lang=lang, environ_base={"REMOTE_ADDR": f"127.0.1.{n}"}
+    )
+
+
+def test_missing_or_mistyped_fields_are_422_with_every_field(world, api):
+    """The body breaks the declared contract: 422 naming every field at fault, translated."""
+    for payload, fields in (
+        ({}, ["username", "password"]),
+        ({"username": "office_a"}, ["password"]),
+        ({"password": PASSWORD}, ["username"]),
+        ({"username": 12, "password": PASSWORD}, ["username"]),
+        ({"username": "office_a", "password": None}, ["password"]),
+        ({"username": "", "password": PASSWORD}, ["username"]),
+        ({"username": "x" * 65, "password": PASSWORD}, ["username"]),
+        ({"username": "office_a", "password": "x" * 257}, ["password"]),
+        ({"username": "office_a", "password": "\ud800"}, ["password"]),  # not Unicode
+        (
+            {"username": 12, "password": None, "remember": True},
+            ["username", "password", "remember"],
+        ),
     ):
-        r = api.post("/api/v1/tokens", json=payload)
-        error_of(r, 401, "bad_credentials")
+        err = error_of(sign_in_from(api, len(str(payload)), payload), 422, "invalid")
+        assert [f["field"] for f in err["fields"]] == fields, payload
+        assert err["field"] == fields[0]
+        assert all(f["code"] == "invalid" and f["message"] for f in err["fields"])
+    # zh-CN by default, with the field named as people read it; English on request.
+    err = error_of(sign_in_from(api, 1, {}), 422)
+    assert [f["message"] for f in err["fields"]] == ["用户名：此项必填。", "密码：此项必填。"]
+    assert err["message"] == "用户名：此项必填。"
+    err = error_of(sign_in_from(api, 2, {"username": 12}, lang="en"), 422)
+    assert [f["message"] for f in err["fields"]] == [
+        "Username: must be text.",
+        "Password: this field is required.",
+    ]
+    assert db.session.query(ApiToken).count() == 0
+
+
+def test_strings_the_contract_allows_are_401_not_422(world, api):
+    """What the document calls valid is answered on its merits: wrong credentials."""
+    for payload in (
+        {"username": "office_a\u0000", "password": PASSWORD},
+        {"username": "office_a", "password": ""},
+        {"username": "x" * 64, "password": "x" * 256},
+    ):
+        error_of(api.post("/api/v1/tokens", json=payload), 401, "bad_credentials")
     assert db.session.query(ApiToken).count() == 0
 
 
@@ -132,7 +166,7 @@ def test_rate_limit_gives_429_with_json_error(world, api, app):
     assert app.config["TOKEN_RATE_LIMIT"] == "10 per minute"
     for _ in range(10):
         # Wrong bodies count too; they are cheap (no password hashing).
-        assert api.post("/api/v1/tokens", json={}).status_code == 401
+        assert api.post("/api/v1/tokens", json={}).status_code == 422
     r = api.post("/api/v1/tokens", json={"username": "office_a", "password": PASSWORD}, lang="en")
     err = error_of(r, 429, "rate_limited")
     assert err["message"] == "Too many attempts. Wait a minute and try again."

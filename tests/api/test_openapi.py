@@ -32,6 +32,10 @@ def problems(doc: dict, schema: dict, value, where: str = "$") -> list[str]:
         for part in ref[2:].split("/"):
             target = target[part]
         return problems(doc, target, value, where)
+    if "anyOf" in schema:
+        if all(problems(doc, s, value, where) for s in schema["anyOf"]):
+            return [f"{where}: matches none of anyOf"]
+        return []
     if "oneOf" in schema:
         matching = [s for s in schema["oneOf"] if not problems(doc, s, value, where)]
         return [] if len(matching) == 1 else [f"{where}: matches {len(matching)} of oneOf"]
@@ -61,8 +65,28 @@ def problems(doc: dict, schema: dict, value, where: str = "$") -> list[str]:
     return out
 
 
+_PARAM = re.compile(r"{[^{}]+}")
+
+
+def path_item(doc: dict, rule: str) -> dict:
+    """The document's path for a rule written with ``{id}`` for every parameter (the document
+    names them: ``{compound_id}``)."""
+    found = [item for path, item in doc["paths"].items() if _PARAM.sub("{id}", path) == rule]
+    assert len(found) == 1, (rule, len(found))
+    return found[0]
+
+
+def resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        schema = target
+    return schema
+
+
 def response_schema(doc: dict, path: str, method: str, status: int) -> dict | None:
-    responses = doc["paths"][path][method.lower()]["responses"]
+    responses = path_item(doc, path)[method.lower()]["responses"]
     assert str(status) in responses, (
         f"{method} {path} does not document {status}: {sorted(responses)}"
     )
@@ -82,7 +106,9 @@ def check(doc: dict, path: str, method: str, r) -> None:
 
 def documented_operations(doc: dict) -> set[tuple[str, str]]:
     methods = {"get", "post", "put", "patch", "delete"}
-    return {(p, m) for p, item in doc["paths"].items() for m in item if m in methods}
+    return {
+        (_PARAM.sub("{id}", p), m) for p, item in doc["paths"].items() for m in item if m in methods
+    }
 
 
 def test_document_looks_like_openapi_3(client):
@@ -92,7 +118,8 @@ def test_document_looks_like_openapi_3(client):
     assert re.fullmatch(r"3\.\d+\.\d+", doc["openapi"])
     assert doc["info"]["title"] and doc["info"]["version"]
     assert doc["paths"] and all(p.startswith("/api/v1/") for p in doc["paths"])
-    for path, method in documented_operations(doc):
+    for rule, method in documented_operations(doc):
+        path = next(p for p in doc["paths"] if _PARAM.sub("{id}", p) == rule)
         op = doc["paths"][path][method]
         assert op["responses"], (path, method)
         assert any(code.startswith("2") for code in op["responses"]), (path, method)
@@ -107,10 +134,9 @@ def test_document_looks_like_openapi_3(client):
         for part in ref.split("/"):
             target = target[part]
     # Errors are documented with the shape the API sends.
-    assert doc["components"]["schemas"]["Error"]["properties"]["error"]["required"] == [
-        "code",
-        "message",
-    ]
+    error = resolve(doc, doc["components"]["schemas"]["Error"]["properties"]["error"])
+    assert error["required"] == ["code", "message"]
+    assert set(error["properties"]) == {"code", "message", "field", "fields"}
 
 
 def test_every_route_is_documented_and_nothing_else(app, client):
@@ -282,3 +308,105 @@ def test_error_answers_are_documented(world, client):
     r = anonymous.post("/api/v1/tokens", json={})
     assert r.status_code == 429
     check(doc, "/api/v1/tokens", "POST", r)
+
+
+def test_a_method_the_document_does_not_list_is_405_with_allow(world, client):
+    """RFC 9110: a 405 names the methods the path has; on /api it is the JSON error."""
+    office = ApiClient(client).bearer(factories.api_token(world.a.office))
+    for method, path, allowed in (
+        ("PUT", "/api/v1/tokens", {"POST"}),
+        ("DELETE", "/api/v1/scans", {"POST"}),
+        ("GET", f"/api/v1/compounds/{world.a.compound.id}", {"PATCH"}),
+        ("PATCH", "/api/v1/risk-areas", {"GET", "POST"}),
+        ("TRACE", "/api/v1/events", {"GET"}),
+    ):
+        r = office._call(method, path, lang="en")
+        assert r.status_code == 405, (method, path, r.status_code)
+        methods = {m.strip() for m in r.headers["Allow"].split(",")}
+        assert allowed <= methods <= allowed | {"HEAD", "OPTIONS"}, (path, methods)
+        err = r.get_json()["error"]
+        assert err["code"] == "method_not_allowed" and err["message"]
+
+
+def test_every_operation_states_its_limits(client):
+    """The server's real limits are in the document: every string of a request body has a
+    maximum length or a pattern or an enum, every integer a range."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    bodies = {
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rpartition("/")[2]
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "requestBody" in op
+    }
+    assert bodies
+
+    def check(where: str, schema: dict) -> None:
+        schema = resolve(doc, schema)
+        for sub in schema.get("anyOf", []):
+            check(where, sub)
+        if schema.get("type") == "string" and "enum" not in schema:
+            assert "maxLength" in schema or "pattern" in schema, where
+        if schema.get("type") == "integer":
+            assert "minimum" in schema and "maximum" in schema, where
+        if schema.get("type") == "number":
+            assert "minimum" in schema and "maximum" in schema, where
+        if "items" in schema:
+            check(where + "[]", schema["items"])
+
+    for name in bodies:
+        assert schemas[name].get("additionalProperties") is False, name
+        for prop, sub in schemas[name]["properties"].items():
+            check(f"{name}.{prop}", sub)
+    for item in doc["paths"].values():
+        for param in item.get("parameters", []):
+            check(param["name"], param["schema"])
+        for op in item.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                check(param["name"], param["schema"])
+
+
+def _allows_null(doc: dict, schema: dict) -> bool:
+    schema = resolve(doc, schema)
+    if "anyOf" in schema:
+        return any(_allows_null(doc, s) for s in schema["anyOf"])
+    types = schema.get("type")
+    return types == "null" or (isinstance(types, list) and "null" in types)
+
+
+def test_null_where_the_document_forbids_it_is_422(world, client):
+    """Every field of every request body, sent as null: refused with that field named, unless
+    the document allows null there (then the answer is not a 422 for that field)."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    street = ApiClient(client).bearer(factories.api_token(world.street_user))
+    device = ApiClient(client).as_device(world.a.device_token)
+    calls = {(route.rule, route.method.lower()): route for route in ROUTES}
+    checked = 0
+    for path, item in doc["paths"].items():
+        rule = _PARAM.sub("{id}", path)
+        for method, op in item.items():
+            if not isinstance(op, dict) or "requestBody" not in op:
+                continue
+            body = resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
+            if rule == "/api/v1/scans":
+                api, url = device, rule
+            elif rule == "/api/v1/tokens":
+                api, url = ApiClient(client), rule
+            else:
+                api, url = street, calls[(rule, method)].build(world, "street")[0]
+            for name, sub in body["properties"].items():
+                r = api._call(method.upper(), url, json={name: None}, lang="en")
+                fields = [
+                    f["field"] for f in (r.get_json() or {}).get("error", {}).get("fields", [])
+                ]
+                if _allows_null(doc, sub):
+                    assert name not in fields, (method, path, name, r.get_json())
+                else:
+                    assert r.status_code == 422 and name in fields, (
+                        method,
+                        path,
+                        name,
+                        r.status_code,
+                    )
+                    checked += 1
+    assert checked >= 30

@@ -97,7 +97,7 @@ def test_a_tablet_form_with_a_problem_keeps_what_was_typed(sqlite_app, sworld, s
     assert error_of(r) == "请选择出入口。"
     assert 'name="name" value="北门平板"' in r.text
     r = soffice.post("/office/devices", {"gate_id": str(sworld.a.gate.id), "name": ""})
-    assert error_of(r) == "姓名：此项必填。"
+    assert error_of(r) == "平板名称：此项必填。"
     assert f'<option value="{sworld.a.gate.id}" selected>' in r.text
     assert 'data-testid="enrol-code"' not in r.text
     assert len(db.session.scalars(db.select(Device)).all()) == 2
@@ -207,7 +207,7 @@ def test_office_adds_and_removes_a_risk_area(app, world, office, tablet):
 
 def test_a_risk_area_with_a_problem_is_shown_with_the_message(sqlite_app, sworld, soffice):
     cases = [
-        ({"name": "", "level": "high", "since": "2020-06-10"}, "姓名：此项必填。"),
+        ({"name": "", "level": "high", "since": "2020-06-10"}, "地点：此项必填。"),
         (
             {"name": "新发地", "level": "extreme", "since": "2020-06-10"},
             "风险等级：必须是 high, medium, low 之一。",

@@ -1,7 +1,6 @@
 """The community office's pages: one module per resource."""
 
-from flask import Blueprint
+from . import compounds, dashboard, devices, guards, risk_areas  # noqa: F401 - they add the views
+from .blueprint import bp
 
-bp = Blueprint("office", __name__, url_prefix="/office")
-
-from . import compounds, dashboard, devices, guards, risk_areas  # noqa: E402, F401
+__all__ = ["bp"]

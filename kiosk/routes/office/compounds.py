@@ -6,33 +6,32 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ...contract.errors import problems
+from ...contract.forms import VisitorPolicyForm
 from ...models import Compound
 from ...services import office as office_service
 from ...services import qr, scope
 from ...services.errors import ServiceError
 from ..helpers import role_required
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/compounds", methods=("GET", "POST"))
 @role_required("office", "street")
 def compounds():
     """Compounds of the community; set each one's visitor policy."""
-    error = None
+    errors = []
     if request.method == "POST":
         try:
-            office_service.set_visitor_policy(
-                current_user,
-                request.form.get("compound_id", ""),
-                request.form.get("visitor_policy"),
-            )
+            form = VisitorPolicyForm.read(request.form)
+            office_service.set_visitor_policy(current_user, form.compound_id, form.visitor_policy)
         except ServiceError as exc:
-            error = str(exc.message)
+            errors = problems(exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".compounds"), code=303)
     return render_template(
-        "office/compounds.html", compounds=office_service.compounds(current_user), error=error
+        "office/compounds.html", compounds=office_service.compounds(current_user), errors=errors
     )
 
 

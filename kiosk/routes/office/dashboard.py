@@ -8,7 +8,7 @@ from flask_login import current_user
 from ...services import office as office_service
 from ...services.errors import ServiceError
 from ..helpers import role_required
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("")

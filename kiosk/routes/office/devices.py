@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ...contract.errors import problems
+from ...contract.forms import DeviceForm
 from ...models import Device
 from ...services import devices as device_service
 from ...services import office as office_service
 from ...services import org, qr, scope
-from ...services.errors import Invalid, ServiceError
+from ...services.errors import ServiceError
 from ..helpers import role_required
-from . import bp
+from .blueprint import bp
 
 
 def _page(**extra):
@@ -46,16 +47,12 @@ def _show_code(device, code: str):
 @role_required("office", "street")
 def create_device():
     """A new tablet for a gate, with its enrolment code."""
-    gate_id = request.form.get("gate_id", "")
     try:
-        if not gate_id.isdigit():
-            raise Invalid(_l("Choose the gate."), field="gate_id")
-        device, _token = org.create_device(
-            current_user, int(gate_id), {"name": request.form.get("name")}
-        )
+        form = DeviceForm.read(request.form)
+        device, _token = org.create_device(current_user, form.gate_id, form)
         device, code = device_service.new_enrolment(current_user, device.id)
     except ServiceError as exc:
-        return _page(error=str(exc.message), form=request.form), 200
+        return _page(errors=problems(exc), form=request.form), 200
     return _show_code(device, code)
 
 
@@ -66,5 +63,5 @@ def new_enrolment(device_id: int):
     try:
         device, code = device_service.new_enrolment(current_user, device_id)
     except ServiceError as exc:
-        return _page(error=str(exc.message)), exc.status if exc.status == 404 else 200
+        return _page(errors=problems(exc)), exc.status if exc.status == 404 else 200
     return _show_code(device, code)

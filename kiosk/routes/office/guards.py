@@ -6,27 +6,27 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ...contract.errors import problems
+from ...contract.forms import GuardPinForm
 from ...services import auth
 from ...services import gate as gate_service
 from ...services import office as office_service
-from ...services.errors import NotFound, ServiceError
+from ...services.errors import ServiceError
 from ..helpers import role_required
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/guards", methods=("GET", "POST"))
 @role_required("office", "street")
 def guards():
     """Guards of the community; set a PIN."""
-    error = None
+    errors = []
     if request.method == "POST":
-        user_id = request.form.get("user_id", "")
         try:
-            if not user_id.isdigit():
-                raise NotFound()
-            guard = gate_service.set_pin(current_user, int(user_id), request.form.get("pin"))
+            form = GuardPinForm.read(request.form)
+            guard = gate_service.set_pin(current_user, form.user_id, form.pin)
         except ServiceError as exc:
-            error = str(exc.message)
+            errors = problems(exc)
         else:
             if guard.id == current_user.id:
                 # A new PIN ends the user's sessions (services/auth.py); this one carries on.
@@ -36,5 +36,5 @@ def guards():
     return render_template(
         "office/guards.html",
         guards=office_service.guards(current_user),
-        error=error,
+        errors=errors,
     )

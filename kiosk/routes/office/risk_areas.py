@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ...contract.errors import problems
+from ...contract.forms import RiskAreaForm
 from ...services import office as office_service
 from ...services import visitors
 from ...services.errors import ServiceError
 from ..helpers import role_required
-from . import bp
+from .blueprint import bp
 
 
 def _page(**extra):
@@ -35,14 +37,10 @@ def risk_areas():
 @role_required("office", "street")
 def add_risk_area():
     """Add a risk area; a bad field re-renders the form with the message."""
-    form = request.form.to_dict()
-    data = dict(form)
-    if str(data.get("community_id", "")).isdigit():
-        data["community_id"] = int(data["community_id"])  # street users choose the community
     try:
-        visitors.create_risk_area(current_user, data, current_app.config["TZ"])
+        visitors.create_risk_area(current_user, RiskAreaForm.read(request.form))
     except ServiceError as exc:
-        return _page(form=form, error=str(exc.message))
+        return _page(form=request.form.to_dict(), errors=problems(exc))
     flash(_("Risk area added."), "success")
     return redirect(url_for(".risk_areas"), code=303)
 

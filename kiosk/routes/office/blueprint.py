@@ -1,0 +1,6 @@
+"""The office pages' blueprint, in a module of its own so that the page modules import it
+without importing the package that imports them."""
+
+from flask import Blueprint
+
+bp = Blueprint("office", __name__, url_prefix="/office")
