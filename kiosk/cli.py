@@ -12,11 +12,12 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from .contract import org as shapes
+from .contract.passes import PassCreate
 from .domain.people import Role
 from .extensions import db
 from .models import Household, User, utcnow
-from .services import auth, org, passes
-from .services import gate as gate_service
+from .services import auth, devices, org, passes, staff
 from .services.errors import ServiceError
 
 DEMO_PASSWORD = "kiosk-demo-2026"
@@ -122,9 +123,6 @@ def demo_data():
 
 
 def _load_demo() -> None:
-    from .contract import org as shapes
-    from .contract.passes import PassCreate
-
     PHONE_PASS = PassCreate.parse({"kind": "resident"})  # noqa: N806
     PAPER_PASS = PassCreate.parse({"kind": "paper"})  # noqa: N806
     community = org.get_or_create_community("丰台社区", "花乡街道")
@@ -132,8 +130,8 @@ def _load_demo() -> None:
     office = auth.create_user("office", "office", DEMO_PASSWORD, community=community)
     auth.create_user("street", "street", DEMO_PASSWORD, community=community)
     guard = auth.create_user("guard", "guard", DEMO_PASSWORD, community=community)
-    gate_service.set_pin(office, guard.id, DEMO_PIN)
-    gate_service.set_pin(office, office.id, DEMO_PIN)
+    staff.set_pin(office, guard.id, DEMO_PIN)
+    staff.set_pin(office, office.id, DEMO_PIN)
     auth.create_user("worker", "worker", DEMO_PASSWORD, community=community)
     surnames = "王李张刘陈杨赵黄周吴"
     given = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "洋"]
@@ -146,7 +144,7 @@ def _load_demo() -> None:
             gate = org.create_gate(
                 office, compound.id, shapes.GateCreate.parse({"name": gate_name})
             )
-            _device, token = org.create_device(
+            _device, token = devices.create_device(
                 office, gate.id, shapes.DeviceCreate.parse({"name": f"{gate_name}平板"})
             )
             click.echo(f"  device token for {compound_name} {gate_name}: {token}")

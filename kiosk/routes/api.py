@@ -15,10 +15,12 @@ from flask_babel import lazy_gettext as _l
 from ..contract import common, events, org, passes, risk_areas, scans, tokens
 from ..contract.openapi import document
 from ..extensions import limiter
-from ..services import auth, scan, visitors
+from ..services import auth, scan
+from ..services import devices as device_service
 from ..services import events as event_service
 from ..services import org as org_service
 from ..services import passes as pass_service
+from ..services import risk_areas as risk_area_service
 from ..services.errors import Unauthorized
 from ..services.gate import GateAction
 from .contract import DEVICE, STAFF, endpoint
@@ -191,7 +193,7 @@ def record_test(resident_id: int, body: org.TestResultCreate):
 @endpoint(security=STAFF, status=201, body=org.DeviceCreate, response=org.Device)
 def create_device(gate_id: int, body: org.DeviceCreate):
     """Register a gate device; its token is shown this once."""
-    device, token = org_service.create_device(g.actor, gate_id, body)
+    device, token = device_service.create_device(g.actor, gate_id, body)
     return org.Device(
         id=device.id, gate_id=device.gate_id, name=device.name, kind=device.kind, token=token
     )
@@ -237,18 +239,18 @@ def list_events(query: events.EventQuery):
 @endpoint(security=STAFF, response=risk_areas.RiskAreaList)
 def list_risk_areas():
     """The current risk areas of the caller's communities."""
-    return risk_areas.RiskAreaList(items=visitors.list_risk_areas(g.actor))
+    return risk_areas.RiskAreaList(items=risk_area_service.list_risk_areas(g.actor))
 
 
 @bp.post("/risk-areas")
 @endpoint(security=STAFF, status=201, body=risk_areas.RiskAreaCreate, response=risk_areas.RiskArea)
 def create_risk_area(body: risk_areas.RiskAreaCreate):
     """Declare a risk area that visitors declare against (street users name the community)."""
-    return visitors.create_risk_area(g.actor, body)
+    return risk_area_service.create_risk_area(g.actor, body)
 
 
 @bp.delete("/risk-areas/<int:area_id>")
 @endpoint(security=STAFF, status=204)
 def delete_risk_area(area_id: int):
     """Remove a risk area from the current list."""
-    visitors.delete_risk_area(g.actor, area_id)
+    risk_area_service.delete_risk_area(g.actor, area_id)

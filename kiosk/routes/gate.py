@@ -12,13 +12,13 @@ from flask import (
     Blueprint,
     current_app,
     g,
-    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_htmx import make_response as htmx_response
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
@@ -26,9 +26,9 @@ from ..contract import forms
 from ..contract.errors import problems
 from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
-from ..extensions import db, limiter
+from ..extensions import db, htmx, limiter
 from ..models import Building, utcnow
-from ..services import auth, devices, gate, gatelog, visitors
+from ..services import auth, devices, gate, gatelog, risk_areas, visitors
 from ..services import scan as scan_service
 from ..services.errors import Invalid, ServiceError
 from ..services.gate import GateAction
@@ -48,7 +48,7 @@ def device_required(view):
     def wrapped(*args, **kwargs):
         ctx = gate.context(request.cookies.get(DEVICE_COOKIE))
         if ctx is None:
-            if request.method == "GET" and not request.headers.get("HX-Request"):
+            if request.method == "GET" and not htmx:
                 return redirect(url_for(".enrol"))
             return render_template(
                 "gate/_error.html", message=_("This tablet is not enrolled.")
@@ -72,16 +72,15 @@ def guard_required(view):
             or user.role not in ("guard", "office")
             or user.community_id != g.gate.community_id
         ):
-            if request.method == "GET" and not request.headers.get("HX-Request"):
+            if request.method == "GET" and not htmx:
                 return redirect(url_for(".login"))
-            response = make_response(
+            return htmx_response(
                 render_template(
                     "gate/_error.html", message=_("Sign in as the guard on duty first.")
                 ),
                 401,
+                redirect=url_for(".login"),
             )
-            response.headers["HX-Redirect"] = url_for(".login")
-            return response
         return view(*args, **kwargs)
 
     return wrapped
@@ -89,7 +88,7 @@ def guard_required(view):
 
 def fragment_or_page(fragment: str, page: str, **context):
     """The fragment for a targeted htmx request, the full page otherwise."""
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+    if htmx and not htmx.boosted:
         return render_template(fragment, **context)
     return render_template(page, fragment=fragment, **context)
 
@@ -190,17 +189,11 @@ def _action(request_id: object = None) -> GateAction:
 
 
 def render_result(result: gatelog.ScanResult, status: int = 200, **extra):
-    response = make_response(
-        render_template(
-            "gate/_result.html",
-            result=result,
-            override_reasons=list(OverrideReason),
-            **extra,
-        ),
-        status,
+    """The answer on the tablet; the panel refreshes itself on ``scanned``."""
+    page = render_template(
+        "gate/_result.html", result=result, override_reasons=list(OverrideReason), **extra
     )
-    response.headers["HX-Trigger"] = "scanned"
-    return response
+    return htmx_response(page, status, trigger="scanned")
 
 
 def render_problem(exc: ServiceError):
@@ -333,7 +326,7 @@ def _visitor_form(form: dict, errors=()):
         "gate/_visitor_form.html",
         "gate/page.html",
         households=visitors.household_choices(g.gate.compound_id),
-        risk_areas=visitors.current_risk_areas(g.gate.community_id),
+        risk_areas=risk_areas.current_risk_areas(g.gate.community_id),
         lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
         purposes=PURPOSES,
         form=form,
@@ -360,14 +353,14 @@ def register_visitor():
         typed = request.form.to_dict()
         typed["risk_area_ids"] = request.form.getlist("risk_area_ids")
         return _visitor_form(typed, problems(exc))
-    response = render_result(result)
-    response.headers["HX-Retarget"] = "#result"
-    response.headers["HX-Reswap"] = "innerHTML"
-    # Close the sheet only after htmx has moved the answer into #result (the sheet is the
-    # request's source element; removing it first breaks the retarget).
-    response.headers.pop("HX-Trigger", None)
-    response.headers["HX-Trigger-After-Swap"] = "closePanel"
-    return response
+    # Into #result, and the sheet closes only after htmx has moved the answer there (the sheet is
+    # the request's source element; removing it first breaks the retarget).
+    page = render_template(
+        "gate/_result.html", result=result, override_reasons=list(OverrideReason)
+    )
+    return htmx_response(
+        page, retarget="#result", reswap="innerHTML", trigger_after_swap="closePanel"
+    )
 
 
 @bp.get("/visitors")
@@ -386,6 +379,4 @@ def checkout(visit_id: int):
     except ServiceError as exc:
         db.session.rollback()
         return render_problem(exc)
-    response = make_response("", 200)
-    response.headers["HX-Trigger"] = "scanned"
-    return response
+    return htmx_response("", 200, trigger="scanned")

@@ -12,7 +12,7 @@ from ..contract.errors import problems
 from ..contract.forms import VisitorForm
 from ..domain.visitors import PURPOSES
 from ..extensions import db, limiter
-from ..services import qr, visitors
+from ..services import qr, risk_areas, visitors
 from ..services.errors import ServiceError
 
 bp = Blueprint("visit", __name__, url_prefix="/visit")
@@ -46,7 +46,7 @@ def register(slug: str):
         "visit/form.html",
         compound=compound,
         households=visitors.household_choices(compound.id),
-        risk_areas=visitors.current_risk_areas(compound.community_id),
+        risk_areas=risk_areas.current_risk_areas(compound.community_id),
         lookback_days=current_app.config["RISK_LOOKBACK_DAYS"],
         purposes=PURPOSES,
         form=form,

@@ -1,4 +1,5 @@
-"""Enrolling gate tablets: a short single-use code binds a browser to a device (and its gate)."""
+"""Gate devices: creating one, the gates with their devices, and enrolling a tablet (a short
+single-use code binds a browser to a device and its gate)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..contract.org import DeviceCreate
 from ..extensions import db
-from ..models import Device, User, utcnow
+from ..models import Compound, Device, Gate, User, utcnow
 from . import audit, scope, security
 from .errors import Invalid
 
@@ -27,13 +29,13 @@ def normalise_code(value: object) -> str:
 
 def new_enrolment(actor: User, device_id: int) -> tuple[Device, str]:
     """A fresh enrolment code for a device (any earlier one stops working)."""
-    device = scope.load(actor, Device, device_id)
+    device, community_id = scope.load(actor, Device, device_id)
     if device.revoked_at is not None:
         raise Invalid(_l("This device has been revoked."))
     code = "".join(secrets.choice(ENROL_ALPHABET) for _ in range(ENROL_LENGTH))
     device.enrol_code_hash = security.token_hash(code)
     device.enrol_expires_at = utcnow() + timedelta(minutes=ENROL_MINUTES)
-    audit.record(actor, "device.enrolment_code", "device", device.id, device._community_id)
+    audit.record(actor, "device.enrolment_code", "device", device.id, community_id)
     db.session.commit()
     return device, code
 
@@ -60,5 +62,39 @@ def enrol(code: object) -> tuple[Device, str]:
     device.enrol_expires_at = None
     device.enrolled_at = utcnow()
     audit.record(None, "device.enrol", "device", device.id, None)
+    db.session.commit()
+    return device, token
+
+
+def gates_with_devices(actor: User):
+    scope.require_role(actor, scope.MANAGERS)
+    gates = db.session.execute(
+        select(Gate, Compound.name)
+        .join(Compound, Compound.id == Gate.compound_id)
+        .where(Compound.community_id.in_(scope.community_ids(actor)))
+        .order_by(Compound.name, Gate.name)
+    ).all()
+    devices = db.session.scalars(
+        select(Device).where(Device.gate_id.in_([g.id for g, _ in gates])).order_by(Device.id)
+    ).all()
+    by_gate: dict[int, list[Device]] = {}
+    for d in devices:
+        by_gate.setdefault(d.gate_id, []).append(d)
+    return [(g, compound_name, by_gate.get(g.id, [])) for g, compound_name in gates]
+
+
+def create_device(actor: User, gate_id: int, data: DeviceCreate) -> tuple[Device, str]:
+    """A device bound to a gate; the token is returned once and stored only as a hash."""
+    gate, community_id = scope.load(actor, Gate, gate_id)
+    token = security.new_token()
+    device = Device(
+        gate_id=gate.id,
+        name=data.name,
+        kind=data.kind.value,
+        token_hash=security.token_hash(token),
+    )
+    db.session.add(device)
+    db.session.flush()
+    audit.record(actor, "device.create", "device", device.id, community_id, name=device.name)
     db.session.commit()
     return device, token

@@ -1,10 +1,11 @@
-"""Reading the access log."""
+"""Reading the access log: the API's event pages and the guards' overrides for the office."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import AccessEvent, Compound, Gate, User
@@ -44,3 +45,21 @@ def list_events(
 
 
 __all__ = ["list_events", "NotFound"]
+
+
+def recent_overrides(actor: User, limit: int = 50):
+    """Guards' decisions on referred scans, with the guard's name and reason."""
+    scope.require_role(actor, scope.MANAGERS)
+    parent = aliased(AccessEvent)
+    return db.session.execute(
+        select(AccessEvent, User.username, Gate.name, parent.reasons)
+        .join(Gate, Gate.id == AccessEvent.gate_id)
+        .join(Compound, Compound.id == Gate.compound_id)
+        .outerjoin(User, User.id == AccessEvent.user_id)
+        .join(parent, parent.id == AccessEvent.parent_id)
+        .where(
+            AccessEvent.override.is_(True), Compound.community_id.in_(scope.community_ids(actor))
+        )
+        .order_by(AccessEvent.id.desc())
+        .limit(limit)
+    ).all()

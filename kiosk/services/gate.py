@@ -1,12 +1,12 @@
-"""Who is at which gate: the enrolled device behind a tablet, the action's context, guards'
-PINs, and the no-code look-up (a guard's sign-in is ``auth.authenticate_guard``). Deciding is ``scan``'s; the log is ``gatelog``'s."""
+"""Who acts at which gate: the enrolled device behind a tablet or a bearer token, the action's
+context, and the no-code look-up. A guard's sign-in is ``auth.authenticate_guard``, a guard's
+PIN ``staff.set_pin``; deciding is ``scan``'s; the log is ``gatelog``'s."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..contract.forms import LookupForm
@@ -19,11 +19,9 @@ from ..models import (
     Gate,
     Household,
     Resident,
-    User,
     utcnow,
 )
-from . import audit, scope, security
-from .errors import Invalid, NotFound
+from . import security
 
 
 @dataclass(frozen=True)
@@ -98,22 +96,6 @@ class GateAction:
     @classmethod
     def tablet(cls, ctx: GateContext, guard_id: int | None, request_id: str | None = None):
         return cls(device_id=ctx.device_id, guard_id=guard_id, request_id=request_id)
-
-
-def set_pin(actor: User, guard_id: int, pin: object) -> User:
-    """The office sets a guard's PIN (4-8 digits)."""
-    scope.require_role(actor, scope.MANAGERS)
-    guard = db.session.get(User, guard_id)
-    if guard is None or guard.role not in ("guard", "office") or guard.community_id is None:
-        raise NotFound()
-    if not scope.in_scope(actor, guard.community_id):
-        raise NotFound()
-    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 8 or not pin.isascii():
-        raise Invalid(_l("The PIN must be 4 to 8 digits."), field="pin")
-    guard.pin_hash = security.hash_password(pin)
-    audit.record(actor, "user.pin", "user", guard.id, guard.community_id)
-    db.session.commit()
-    return guard
 
 
 def lookup(ctx: GateContext, form: LookupForm) -> list[tuple[int, str, str, str]]:

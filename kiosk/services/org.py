@@ -1,4 +1,5 @@
-"""Managing the places and people: compounds, gates, buildings, households, residents, devices.
+"""Managing the places and people: compounds (and their visitor policy), gates, buildings,
+households, residents and their test results.
 
 Inputs arrive as the declared models of ``kiosk.contract.org``: their shape is checked; what
 is left here are the rules that need the database or the clock."""
@@ -11,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ..contract import org as contract
 from ..domain.decision import SealState
+from ..domain.visitors import VisitorPolicy
 from ..extensions import db
 from ..models import (
     Building,
     Community,
     Compound,
-    Device,
     Gate,
     Household,
     Resident,
@@ -88,7 +89,7 @@ def create_compound(actor: User, data: contract.CompoundCreate) -> Compound:
     return compound
 
 
-def _seal(actor: User, obj, kind: str, state: SealState, reason: str | None):
+def _seal(actor: User, obj, community_id: int, kind: str, state: SealState, reason: str | None):
     """The model has checked that a reason comes with any state but open."""
     before = obj.seal_state
     obj.seal_state = state.value
@@ -99,7 +100,7 @@ def _seal(actor: User, obj, kind: str, state: SealState, reason: str | None):
         f"{kind}.seal",
         kind,
         obj.id,
-        obj._community_id,
+        community_id,
         before=before,
         after=state.value,
         reason=reason,
@@ -110,7 +111,7 @@ def _seal(actor: User, obj, kind: str, state: SealState, reason: str | None):
 
 def update_compound(actor: User, compound_id: int, data: contract.CompoundChange) -> Compound:
     """Change a compound's seal state or its temperature rule."""
-    compound = scope.load(actor, Compound, compound_id)
+    compound, community_id = scope.load(actor, Compound, compound_id)
     if data.temperature_required is not None:
         compound.temperature_required = data.temperature_required
         audit.record(
@@ -118,63 +119,63 @@ def update_compound(actor: User, compound_id: int, data: contract.CompoundChange
             "compound.temperature_rule",
             "compound",
             compound.id,
-            compound._community_id,
+            community_id,
             required=compound.temperature_required,
         )
     if data.seal_state is not None:
-        return _seal(actor, compound, "compound", data.seal_state, data.reason)
+        return _seal(actor, compound, community_id, "compound", data.seal_state, data.reason)
     db.session.commit()
     return compound
 
 
 def create_gate(actor: User, compound_id: int, data: contract.GateCreate) -> Gate:
-    compound = scope.load(actor, Compound, compound_id)
+    compound, community_id = scope.load(actor, Compound, compound_id)
     gate = Gate(compound_id=compound.id, name=data.name, is_open=True)
     db.session.add(gate)
     _flush_unique(_l("A gate with this name exists already."))
-    audit.record(actor, "gate.create", "gate", gate.id, compound._community_id, name=gate.name)
+    audit.record(actor, "gate.create", "gate", gate.id, community_id, name=gate.name)
     _commit_unique(_l("A gate with this name exists already."))
     return gate
 
 
 def update_gate(actor: User, gate_id: int, data: contract.GateChange) -> Gate:
-    gate = scope.load(actor, Gate, gate_id)
+    gate, community_id = scope.load(actor, Gate, gate_id)
     gate.is_open = data.open
     audit.record(
-        actor, "gate.open" if gate.is_open else "gate.close", "gate", gate.id, gate._community_id
+        actor, "gate.open" if gate.is_open else "gate.close", "gate", gate.id, community_id
     )
     db.session.commit()
     return gate
 
 
 def create_building(actor: User, compound_id: int, data: contract.BuildingCreate) -> Building:
-    compound = scope.load(actor, Compound, compound_id)
+    compound, community_id = scope.load(actor, Compound, compound_id)
     building = Building(compound_id=compound.id, name=data.name)
     db.session.add(building)
     _flush_unique(_l("A building with this name exists already."))
-    audit.record(actor, "building.create", "building", building.id, compound._community_id)
+    audit.record(actor, "building.create", "building", building.id, community_id)
     _commit_unique(_l("A building with this name exists already."))
     return building
 
 
 def update_building(actor: User, building_id: int, data: contract.BuildingChange) -> Building:
-    building = scope.load(actor, Building, building_id)
-    return _seal(actor, building, "building", data.seal_state, data.reason)
+    building, community_id = scope.load(actor, Building, building_id)
+    return _seal(actor, building, community_id, "building", data.seal_state, data.reason)
 
 
 def create_household(actor: User, building_id: int, data: contract.HouseholdCreate) -> Household:
-    building = scope.load(actor, Building, building_id)
+    building, community_id = scope.load(actor, Building, building_id)
     household = Household(building_id=building.id, unit=data.unit, room=data.room)
     db.session.add(household)
     _flush_unique(_l("This unit and room exist already in the building."))
-    audit.record(actor, "household.create", "household", household.id, building._community_id)
+    audit.record(actor, "household.create", "household", household.id, community_id)
     _commit_unique(_l("This unit and room exist already in the building."))
     return household
 
 
 def update_household(actor: User, household_id: int, data: contract.HouseholdChange) -> Household:
     """Start, change or end (``observation_until: null``) home observation."""
-    household = scope.load(actor, Household, household_id)
+    household, community_id = scope.load(actor, Household, household_id)
     until, reason = data.observation_until, data.observation_reason
     if until is not None and until <= utcnow():
         raise Invalid(
@@ -188,7 +189,7 @@ def update_household(actor: User, household_id: int, data: contract.HouseholdCha
         "household.observation" if until else "household.observation_end",
         "household",
         household.id,
-        household._community_id,
+        community_id,
         until=until,
         reason=reason,
     )
@@ -198,7 +199,7 @@ def update_household(actor: User, household_id: int, data: contract.HouseholdCha
 
 def create_resident(actor: User, household_id: int, data: contract.ResidentCreate) -> Resident:
     """The model has checked the ID number's and the phone's shape; only hashes are kept."""
-    household = scope.load(actor, Household, household_id)
+    household, community_id = scope.load(actor, Household, household_id)
     resident = Resident(household_id=household.id, name=data.name)
     if data.id_number is not None:
         id_number = security.normalise_id_number(data.id_number)
@@ -210,13 +211,13 @@ def create_resident(actor: User, household_id: int, data: contract.ResidentCreat
         resident.phone_last4 = digits[-4:]
     db.session.add(resident)
     db.session.flush()
-    audit.record(actor, "resident.create", "resident", resident.id, household._community_id)
+    audit.record(actor, "resident.create", "resident", resident.id, community_id)
     db.session.commit()
     return resident
 
 
 def record_test(actor: User, resident_id: int, data: contract.TestResultCreate) -> TestResult:
-    resident = scope.load(actor, Resident, resident_id)
+    resident, community_id = scope.load(actor, Resident, resident_id)
     if data.taken_at > utcnow():
         raise Invalid(_l("taken_at: cannot be in the future."), field="taken_at")
     test = TestResult(
@@ -227,25 +228,49 @@ def record_test(actor: User, resident_id: int, data: contract.TestResultCreate) 
     )
     db.session.add(test)
     db.session.flush()
-    audit.record(
-        actor, "test.record", "resident", resident.id, resident._community_id, result=test.result
-    )
+    audit.record(actor, "test.record", "resident", resident.id, community_id, result=test.result)
     db.session.commit()
     return test
 
 
-def create_device(actor: User, gate_id: int, data: contract.DeviceCreate) -> tuple[Device, str]:
-    """A device bound to a gate; the token is returned once and stored only as a hash."""
-    gate = scope.load(actor, Gate, gate_id)
-    token = security.new_token()
-    device = Device(
-        gate_id=gate.id,
-        name=data.name,
-        kind=data.kind.value,
-        token_hash=security.token_hash(token),
+def communities(actor: User) -> list[tuple[int, str]]:
+    """(id, name) of the communities the actor reaches."""
+    scope.require_role(actor, scope.MANAGERS)
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Community.id, Community.name)
+            .where(Community.id.in_(scope.community_ids(actor)))
+            .order_by(Community.name)
+        )
+    ]
+
+
+def compounds(actor: User) -> list[Compound]:
+    scope.require_role(actor, scope.MANAGERS)
+    return list(
+        db.session.scalars(
+            select(Compound)
+            .where(Compound.community_id.in_(scope.community_ids(actor)))
+            .order_by(Compound.name)
+        )
     )
-    db.session.add(device)
-    db.session.flush()
-    audit.record(actor, "device.create", "device", device.id, gate._community_id, name=device.name)
+
+
+def set_visitor_policy(actor: User, compound_id: int, policy: VisitorPolicy) -> Compound:
+    """The form (``contract.forms.VisitorPolicyForm``) has checked the id and the policy."""
+    compound, community_id = scope.load(actor, Compound, compound_id)
+    policy = VisitorPolicy(policy).value
+    before = compound.visitor_policy
+    compound.visitor_policy = policy
+    audit.record(
+        actor,
+        "compound.visitor_policy",
+        "compound",
+        compound.id,
+        community_id,
+        before=before,
+        after=policy,
+    )
     db.session.commit()
-    return device, token
+    return compound

@@ -31,7 +31,7 @@ def code_for(pass_: Pass, unix_seconds: float | None = None) -> str:
 
 def issue_pass(actor: User, resident_id: int, data: contract.PassCreate) -> Pass:
     """A resident (phone, rotating code) or paper (printed, static code) pass."""
-    resident = scope.load(actor, Resident, resident_id)
+    resident, community_id = scope.load(actor, Resident, resident_id)
     kind = PassKind(data.kind).value
     valid_until = data.valid_until
     now = utcnow()
@@ -46,14 +46,14 @@ def issue_pass(actor: User, resident_id: int, data: contract.PassCreate) -> Pass
     )
     db.session.add(pass_)
     db.session.flush()
-    audit.record(actor, "pass.issue", "pass", pass_.id, resident._community_id, kind=kind)
+    audit.record(actor, "pass.issue", "pass", pass_.id, community_id, kind=kind)
     db.session.commit()
     return pass_
 
 
 def issue_exemption(actor: User, resident_id: int, data: contract.ExemptionCreate) -> Pass:
     """One exit and one return for a purpose within a window, overriding seals for this person."""
-    resident = scope.load(actor, Resident, resident_id)
+    resident, community_id = scope.load(actor, Resident, resident_id)
     purpose, valid_from, valid_until = data.purpose, data.valid_from, data.valid_until
     hours = data.negative_test_within_hours
     if valid_until <= valid_from:
@@ -78,7 +78,7 @@ def issue_exemption(actor: User, resident_id: int, data: contract.ExemptionCreat
         "exemption.issue",
         "pass",
         pass_.id,
-        resident._community_id,
+        community_id,
         purpose=purpose,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -89,12 +89,12 @@ def issue_exemption(actor: User, resident_id: int, data: contract.ExemptionCreat
 
 
 def revoke(actor: User, pass_id: int, data: contract.PassRevoke) -> Pass:
-    pass_ = scope.load(actor, Pass, pass_id)
+    pass_, community_id = scope.load(actor, Pass, pass_id)
     if pass_.revoked_at is not None:
         raise Conflict(_l("The pass is revoked already."), code="already_revoked")
     reason = data.reason
     pass_.revoked_at = utcnow()
     pass_.revoked_reason = reason
-    audit.record(actor, "pass.revoke", "pass", pass_.id, pass_._community_id, reason=reason)
+    audit.record(actor, "pass.revoke", "pass", pass_.id, community_id, reason=reason)
     db.session.commit()
     return pass_

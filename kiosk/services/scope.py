@@ -6,6 +6,8 @@ households tell nothing.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from sqlalchemy import select
 
 from ..extensions import db
@@ -75,14 +77,20 @@ def _community_of(model, ident: int):
     return stmt
 
 
-def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS):
-    """The object, if the actor's role and scope reach it; else Forbidden or NotFound."""
+class Scoped(NamedTuple):
+    """An object the actor may act on, and the community it belongs to (for the audit)."""
+
+    obj: Any
+    community_id: int
+
+
+def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS) -> Scoped:
+    """The object and its community, if the actor's role and scope reach it; else Forbidden or
+    NotFound."""
     require_role(actor, roles)
     if not 1 <= ident <= MAX_ID:  # PostgreSQL would refuse to compare it with an integer key
         raise NotFound()
     community_id = db.session.scalar(_community_of(model, ident))
     if community_id is None or not in_scope(actor, community_id):
         raise NotFound()
-    obj = db.session.get(model, ident)
-    obj._community_id = community_id  # for the audit entry
-    return obj
+    return Scoped(db.session.get(model, ident), community_id)

@@ -1,5 +1,5 @@
-"""Visitors: registered at the gate or on their own phone, decided, checked in and out;
-and the office's risk areas that visitors declare against."""
+"""Visitors: registered at the gate or on their own phone, decided, checked in and out (the
+risk areas they declare against are ``risk_areas``'s)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..contract.forms import GateVisitorForm, VisitorForm
-from ..contract.risk_areas import RiskAreaCreate
 from ..domain import passcodes
 from ..domain.decision import Decision, Direction, Outcome, SealState
 from ..domain.people import mask_name
@@ -27,75 +26,13 @@ from ..models import (
     Building,
     Compound,
     Household,
-    RiskArea,
-    User,
     Visit,
     utcnow,
 )
-from . import audit, gatelog, scope, security
+from . import gatelog, risk_areas, scope, security
 from .errors import Conflict, Invalid, NotFound
 from .gate import GateAction, GateContext
 from .gatelog import Holder, ScanResult
-
-# --- risk areas -------------------------------------------------------------------------------
-
-
-def current_risk_areas(community_id: int) -> list[RiskArea]:
-    return list(
-        db.session.scalars(
-            select(RiskArea)
-            .where(RiskArea.community_id == community_id, RiskArea.deleted_at.is_(None))
-            .order_by(RiskArea.since.desc(), RiskArea.id)
-        )
-    )
-
-
-def list_risk_areas(actor: User) -> list[RiskArea]:
-    scope.require_role(actor, scope.MANAGERS)
-    ids = scope.community_ids(actor)
-    return list(
-        db.session.scalars(
-            select(RiskArea)
-            .where(RiskArea.community_id.in_(ids), RiskArea.deleted_at.is_(None))
-            .order_by(RiskArea.since.desc(), RiskArea.id)
-        )
-    )
-
-
-def create_risk_area(actor: User, data: RiskAreaCreate) -> RiskArea:
-    """The declared model (the API's body or the office's form) has checked the shapes."""
-    scope.require_role(actor, scope.MANAGERS)
-    if actor.role == "street":
-        community_id = data.community_id
-        if community_id is None or not scope.in_scope(actor, community_id):
-            raise Invalid(_l("community_id: no such community."), field="community_id")
-    else:
-        community_id = actor.community_id
-        if data.community_id is not None and data.community_id != community_id:
-            # Naming another community must not silently declare the area in the caller's own.
-            raise Invalid(_l("community_id: no such community."), field="community_id")
-    area = RiskArea(
-        community_id=community_id, name=data.name, level=data.level.value, since=data.since
-    )
-    if area.since > utcnow():
-        raise Invalid(_l("since: cannot be in the future."), field="since")
-    db.session.add(area)
-    db.session.flush()
-    audit.record(actor, "risk_area.create", "risk_area", area.id, community_id, name=area.name)
-    db.session.commit()
-    return area
-
-
-def delete_risk_area(actor: User, area_id: int) -> None:
-    scope.require_role(actor, scope.MANAGERS)
-    # An id beyond the integer keys names nothing (and PostgreSQL refuses to compare it).
-    area = db.session.get(RiskArea, area_id) if area_id <= scope.MAX_ID else None
-    if area is None or area.deleted_at is not None or not scope.in_scope(actor, area.community_id):
-        raise NotFound()
-    area.deleted_at = utcnow()
-    audit.record(actor, "risk_area.delete", "risk_area", area.id, area.community_id)
-    db.session.commit()
-
 
 # --- the visitor form -------------------------------------------------------------------------
 
@@ -120,7 +57,7 @@ def _clean_form(compound_id: int, community_id: int, form: VisitorForm) -> dict:
     household = db.session.get(Household, form.host_household_id)
     if household is None or household.building.compound_id != compound_id:
         raise Invalid(_l("Choose the household being visited."), field="host_household_id")
-    known = {a.id for a in current_risk_areas(community_id)}
+    known = {a.id for a in risk_areas.current_risk_areas(community_id)}
     if not set(form.risk_area_ids) <= known:
         raise Invalid(_l("Choose risk areas from the list."), field="risk_area_ids")
     return {

@@ -28,6 +28,7 @@ EVENT_COLUMNS = (
     "request_id",
     "manual",
     "override",
+    "override_reason",
     "note",
     "direction",
 )

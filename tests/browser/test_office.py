@@ -13,6 +13,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert, AuditEntry, Device, RiskArea, User
 from kiosk.services import scan as scan_service
 from kiosk.services import security
+from kiosk.services.gate import GateAction
 from kiosk.services.passes import code_for
 
 from .. import factories
@@ -197,14 +198,8 @@ def test_office_adds_and_removes_a_risk_area(page, live, site, in_app):
 
 def test_office_acknowledges_a_fever_alert(page, live, site, in_app):
     with in_app():
-        result = scan_service.scan(
-            site.a.device_token,
-            code_for(site.a.pass_),
-            "in",
-            "38.6",
-            None,
-            guard_id=site.a.guard.id,
-        )
+        action = GateAction(device_token=site.a.device_token, guard_id=site.a.guard.id)
+        result = scan_service.scan(action, code_for(site.a.pass_), "in", 38.6)
         assert result.decision == "deny" and "fever" in result.reasons
         alert_id = db.session.scalars(select(Alert.id)).one()
 

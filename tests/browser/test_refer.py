@@ -73,7 +73,7 @@ def test_refer_then_allow_with_a_reason_is_logged_and_shown_to_the_office(
     assert child["id"] == int(shown["eventId"])
     assert child["parent_id"] == refer_id
     assert child["user_id"] == site.a.guard.id
-    assert child["note"] == "checked_id 身份证核对无误"
+    assert (child["override_reason"], child["note"]) == ("checked_id", "身份证核对无误")
     assert (child["pass_id"], child["direction"], child["reasons"]) == (
         site.a.pass_.id,
         "in",
@@ -154,8 +154,9 @@ def test_allow_for_other_needs_a_note_and_the_check_screen_stays_until_it_is_wri
     shown = result(page, not_event=refer_id)
     assert shown["decision"] == "allow"
     logged = wait_for_events(in_app, 3)
-    assert (logged[2]["override"], logged[2]["parent_id"], logged[2]["note"]) == (
+    assert [logged[2][k] for k in ("override", "parent_id", "override_reason", "note")] == [
         True,
         refer_id,
-        "other 社区医生上门",
-    )
+        "other",
+        "社区医生上门",
+    ]

@@ -9,8 +9,7 @@ from flask_login import current_user
 from ...contract.errors import problems
 from ...contract.forms import VisitorPolicyForm
 from ...models import Compound
-from ...services import office as office_service
-from ...services import qr, scope
+from ...services import org, qr, scope
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -24,14 +23,14 @@ def compounds():
     if request.method == "POST":
         try:
             form = VisitorPolicyForm.read(request.form)
-            office_service.set_visitor_policy(current_user, form.compound_id, form.visitor_policy)
+            org.set_visitor_policy(current_user, form.compound_id, form.visitor_policy)
         except ServiceError as exc:
             errors = problems(exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".compounds"), code=303)
     return render_template(
-        "office/compounds.html", compounds=office_service.compounds(current_user), errors=errors
+        "office/compounds.html", compounds=org.compounds(current_user), errors=errors
     )
 
 
@@ -39,6 +38,6 @@ def compounds():
 @role_required("office", "street")
 def poster(compound_id: int):
     """A printable poster: the QR links to the visitor self-registration form."""
-    compound = scope.load(current_user, Compound, compound_id)
+    compound = scope.load(current_user, Compound, compound_id).obj
     link = url_for("visit.register", slug=compound.public_slug, _external=True)
     return render_template("office/poster.html", compound=compound, link=link, qr_svg=qr.svg(link))

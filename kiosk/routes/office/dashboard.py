@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_login import current_user
 
-from ...services import office as office_service
+from ...services import alerts, events
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -17,8 +17,8 @@ def index():
     """Alerts to acknowledge and the latest overrides."""
     return render_template(
         "office/index.html",
-        alerts=office_service.open_alerts(current_user),
-        overrides=office_service.recent_overrides(current_user),
+        alerts=alerts.open_alerts(current_user),
+        overrides=events.recent_overrides(current_user),
     )
 
 
@@ -27,7 +27,7 @@ def index():
 def acknowledge(alert_id: int):
     """Mark a fever alert as handled; the row disappears."""
     try:
-        office_service.acknowledge_alert(current_user, alert_id)
+        alerts.acknowledge_alert(current_user, alert_id)
     except ServiceError as exc:
         abort(exc.status)
     return ""

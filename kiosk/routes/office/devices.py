@@ -9,8 +9,7 @@ from ...contract.errors import problems
 from ...contract.forms import DeviceForm
 from ...models import Device
 from ...services import devices as device_service
-from ...services import office as office_service
-from ...services import org, qr, scope
+from ...services import qr, scope
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -18,7 +17,7 @@ from .blueprint import bp
 
 def _page(**extra):
     return render_template(
-        "office/devices.html", gates=office_service.gates_with_devices(current_user), **extra
+        "office/devices.html", gates=device_service.gates_with_devices(current_user), **extra
     )
 
 
@@ -29,7 +28,7 @@ def devices():
     shown = session.pop("enrolment", None)
     if isinstance(shown, dict):
         try:
-            device = scope.load(current_user, Device, int(shown["device_id"]))
+            device = scope.load(current_user, Device, int(shown["device_id"])).obj
         except (ServiceError, KeyError, TypeError, ValueError):
             return _page()
         code = str(shown.get("code", ""))
@@ -49,7 +48,7 @@ def create_device():
     """A new tablet for a gate, with its enrolment code."""
     try:
         form = DeviceForm.read(request.form)
-        device, _token = org.create_device(current_user, form.gate_id, form)
+        device, _token = device_service.create_device(current_user, form.gate_id, form)
         device, code = device_service.new_enrolment(current_user, device.id)
     except ServiceError as exc:
         return _page(errors=problems(exc), form=request.form), 200

@@ -8,9 +8,7 @@ from flask_login import current_user
 
 from ...contract.errors import problems
 from ...contract.forms import GuardPinForm
-from ...services import auth
-from ...services import gate as gate_service
-from ...services import office as office_service
+from ...services import auth, staff
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -24,7 +22,7 @@ def guards():
     if request.method == "POST":
         try:
             form = GuardPinForm.read(request.form)
-            guard = gate_service.set_pin(current_user, form.user_id, form.pin)
+            guard = staff.set_pin(current_user, form.user_id, form.pin)
         except ServiceError as exc:
             errors = problems(exc)
         else:
@@ -35,6 +33,6 @@ def guards():
             return redirect(url_for(".guards"), code=303)
     return render_template(
         "office/guards.html",
-        guards=office_service.guards(current_user),
+        guards=staff.guards(current_user),
         errors=errors,
     )

@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from ...contract.errors import problems
 from ...contract.forms import RiskAreaForm
-from ...services import office as office_service
-from ...services import visitors
+from ...services import org
+from ...services import risk_areas as risk_area_service
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -18,10 +18,8 @@ from .blueprint import bp
 def _page(**extra):
     return render_template(
         "office/risk_areas.html",
-        areas=visitors.list_risk_areas(current_user),
-        communities=office_service.communities(current_user)
-        if current_user.role == "street"
-        else [],
+        areas=risk_area_service.list_risk_areas(current_user),
+        communities=org.communities(current_user) if current_user.role == "street" else [],
         **extra,
     )
 
@@ -38,7 +36,7 @@ def risk_areas():
 def add_risk_area():
     """Add a risk area; a bad field re-renders the form with the message."""
     try:
-        visitors.create_risk_area(current_user, RiskAreaForm.read(request.form))
+        risk_area_service.create_risk_area(current_user, RiskAreaForm.read(request.form))
     except ServiceError as exc:
         return _page(form=request.form.to_dict(), errors=problems(exc))
     flash(_("Risk area added."), "success")
@@ -49,5 +47,5 @@ def add_risk_area():
 @role_required("office", "street")
 def delete_risk_area(area_id: int):
     """Remove a risk area: an empty answer removes the row."""
-    visitors.delete_risk_area(current_user, area_id)
+    risk_area_service.delete_risk_area(current_user, area_id)
     return ""
