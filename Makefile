@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
-BENCH_PG_SERVER ?= --workers 2 --worker-class sync
+BENCH_PG_SERVER ?= --workers 2 --worker-class gthread --server-threads 4
 export FLASK_APP := kiosk
 
 .PHONY: run test test-fast lint format bench bench-pg translations extract-messages system-deps clean

@@ -68,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="which doors to measure (both)",
     )
     p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
-    p.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    p.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
     p.add_argument("--duration", type=int, default=10, help="seconds measured per server (10)")
     p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server (2)")
     p.add_argument("--runs", type=int, default=1, help="measured runs per server, alternating (1)")

@@ -27,7 +27,7 @@ from ..contract.errors import problems
 from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
 from ..extensions import db, htmx, limiter
-from ..models import Building, utcnow
+from ..models import Building
 from ..services import auth, devices, gate, gatelog, risk_areas, visitors
 from ..services import scan as scan_service
 from ..services.errors import Invalid, ServiceError
@@ -166,7 +166,7 @@ def index():
         "gate/index.html",
         ctx=g.gate,
         clear_seconds=current_app.config["GATE_RESULT_SECONDS"],
-        occupancy=gatelog.occupancy(g.gate.compound_id, utcnow()),
+        occupancy=gatelog.occupancy(g.gate.compound_id),
         recent=gatelog.recent(g.gate.gate_id),
     )
 
@@ -178,7 +178,7 @@ def panel():
     return render_template(
         "gate/_panel.html",
         ctx=g.gate,
-        occupancy=gatelog.occupancy(g.gate.compound_id, utcnow()),
+        occupancy=gatelog.occupancy(g.gate.compound_id),
         recent=gatelog.recent(g.gate.gate_id),
     )
 

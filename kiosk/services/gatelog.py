@@ -9,9 +9,8 @@ and the recent decisions from here too. Nothing else inserts into ``access_event
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -186,28 +185,26 @@ def replay(event_id: int) -> ScanResult:
 # --- reads for the tablet's panel -----------------------------------------------------------
 
 
-def local_midnight(now: datetime) -> datetime:
-    tz = current_app.config["TZ"]
-    local = now.astimezone(tz)
-    return datetime.combine(local.date(), time(0), tzinfo=tz)
-
-
-def occupancy(compound_id: int, now: datetime) -> int:
-    """People inside the compound now: allowed entries minus allowed exits today, at all gates."""
-    since = local_midnight(now)
-    ins, outs = db.session.execute(
-        select(
-            func.count().filter(AccessEvent.direction == "in"),
-            func.count().filter(AccessEvent.direction == "out"),
-        )
-        .join(Gate, Gate.id == AccessEvent.gate_id)
-        .where(
-            Gate.compound_id == compound_id,
-            AccessEvent.occurred_at >= since,
-            AccessEvent.decision == "allow",
-        )
-    ).one()
-    return max(ins - outs, 0)
+def occupancy(compound_id: int) -> int:
+    """People inside the compound now, per person: residents whose last allowed passage was an
+    entry (their state row, at any gate), and visitors checked in and not yet out. A person let in
+    twice counts once; one who came in yesterday still counts; a resident never scanned is not
+    known to be inside."""
+    residents = (
+        select(func.count())
+        .select_from(Resident)
+        .join(Household, Household.id == Resident.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .where(Building.compound_id == compound_id, Resident.presence == Direction.IN.value)
+        .scalar_subquery()
+    )
+    guests = (
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.compound_id == compound_id, Visit.status == "inside")
+        .scalar_subquery()
+    )
+    return db.session.execute(select(residents + guests)).scalar_one()
 
 
 @dataclass(frozen=True)

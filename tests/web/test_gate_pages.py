@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 
 from kiosk.extensions import db
-from kiosk.models import Gate, utcnow
-from kiosk.services.gatelog import local_midnight
+from kiosk.models import Gate, Visit, utcnow
+from kiosk.services import scan as scan_service
+from kiosk.services.gate import GateAction
 from tests import factories
 
 from .conftest import attr, decision_of, events
@@ -54,31 +55,56 @@ def test_closed_gate_is_marked_on_the_scan_page(stablet, sworld):
     assert '<span class="closed">closed</span>' in page
 
 
-def test_panel_is_a_fragment_counting_todays_allowed_entries_minus_exits(app, world, tablet):
-    now = utcnow()
-    yesterday = local_midnight(now) - timedelta(seconds=1)
+def test_panel_is_a_fragment_counting_the_people_inside_now(app, world, tablet):
+    """Per person, from each person's last allowed passage: not entries minus exits today."""
     a, b = world.a, world.b
     west = Gate(compound_id=a.compound.id, name="西门")
     db.session.add(west)
     db.session.flush()
-    for _ in range(3):
-        factories.event(a.gate, now, "in", "allow")
-    factories.event(west, now, "in", "allow")  # another gate of the same compound counts
-    factories.event(a.gate, now, "out", "allow")
-    factories.event(a.gate, now, "in", "deny", reasons="fever")
-    factories.event(a.gate, now, "in", "refer", reasons="already_inside")
-    factories.event(b.gate, now, "in", "allow")  # another compound
-    factories.event(a.gate, yesterday, "in", "allow")  # before local midnight
-    factories.event(a.gate, yesterday, "in", "allow")
+    _west_device, west_token = factories.device(west, "west tablet")
+    people = [a.resident] + [factories.resident(a.household, f"住户{i}") for i in range(4)]
+    passes = [a.pass_] + [factories.pass_for(p) for p in people[1:]]
+    people[4].presence = "in"  # came in yesterday, still inside
+    other = factories.pass_for(factories.resident(b.household, "邻居"))
+    visitor = Visit(
+        compound_id=a.compound.id,
+        host_household_id=a.household.id,
+        name="王五",
+        phone_hash="x" * 64,
+        phone_last4="0000",
+        purpose="delivery",
+        health_code="green",
+        via="gate",
+        status="inside",
+    )
+    db.session.add(visitor)
     db.session.commit()
+
+    def scan(token, p, direction):
+        return scan_service.scan(GateAction(device_token=token), factories.code(p), direction, 36.5)
+
+    scan(a.device_token, passes[0], "in")
+    scan(west_token, passes[1], "in")  # another gate of the same compound counts
+    scan(a.device_token, passes[2], "in")
+    scan(west_token, passes[2], "out")  # in and out again: not inside
+    again = scan(a.device_token, passes[0], "in")  # already inside: the guard lets them in
+    assert again.decision == "refer"
+    tablet.post(
+        f"/gate/events/{again.event_id}/override",
+        {"decision": "allow", "reason": "known_resident"},
+        htmx=True,
+    )
+    scan(a.device_token, passes[3], "out")  # never scanned in: leaving does not go below zero
+    scan(b.device_token, other, "in")  # another compound's
 
     r = tablet.get("/gate/panel", htmx=True)
     assert r.status_code == 200
     assert "<html" not in r.text
     assert r.text.lstrip().startswith('<div id="panel-live"')
     assert "HX-Request" in r.headers.get("Vary", "")
-    assert occupancy_of(r.text) == 3  # 3 + 1 in, 1 out; denied, referred, yesterday's not
-    assert occupancy_of(tablet.get("/gate").text) == 3
+    # people 0 (once, though let in twice), 1, 4 (since yesterday) and the visitor
+    assert occupancy_of(r.text) == 4
+    assert occupancy_of(tablet.get("/gate").text) == 4
 
 
 def test_panel_lists_the_last_ten_decisions_newest_first_with_masked_names(app, world, tablet):
