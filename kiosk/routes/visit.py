@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from ..contract.errors import problems
 from ..contract.forms import VisitorForm
-from ..domain.visitors import PURPOSES
+from ..domain.visitors import PURPOSES, VisitorPolicy
 from ..extensions import db, limiter
 from ..services import qr, risk_areas, visitors
 from ..services.errors import ServiceError
@@ -23,6 +23,10 @@ bp = Blueprint("visit", __name__, url_prefix="/visit")
 def register(slug: str):
     """The visitor fills in the form on their phone and gets a one-time code for today."""
     compound = visitors.compound_for_slug(slug)
+    if compound.visitor_policy == VisitorPolicy.NONE:
+        # An old poster still leads here: no form, no code (the gate would refuse it anyway).
+        status = 403 if request.method == "POST" else 200
+        return render_template("visit/closed.html", compound=compound), status
     form: dict = {}
     errors = []
     if request.method == "POST":

@@ -30,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from . import gatelog, risk_areas, scope, security
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .gate import GateAction, GateContext
 from .gatelog import Holder, ScanResult
 
@@ -212,6 +212,8 @@ def self_register(slug: str, data: VisitorForm) -> tuple[Visit, str, Outcome]:
     The outcome is a preview without the temperature: what the gate will say if nothing changes.
     """
     compound = compound_for_slug(slug)
+    if compound.visitor_policy == VisitorPolicy.NONE:
+        raise Forbidden(_l("This compound takes no visitors now."), code="visitors_not_allowed")
     fields = _clean_form(compound.id, compound.community_id, data)
     tz = current_app.config["TZ"]
     visit = Visit(

@@ -299,12 +299,22 @@ def test_a_self_registered_visitor_passes_where_only_registered_visitors_may(
 
 
 def test_the_code_page_warns_when_the_gate_would_refuse(app, world, browser):
-    world.a.compound.visitor_policy = "none"
-    db.session.commit()
     r = self_register(browser, world, health_code="yellow")
     assert r.status_code == 200
     warning = re.search(r'<div class="card warning" role="alert">(.*?)</div>', r.text, re.S)
-    assert warning and "本小区目前谢绝访客" in warning.group(1)
+    assert warning and "黄码" in warning.group(1)
+
+
+def test_an_old_poster_of_a_compound_that_takes_no_visitors_gives_no_code(app, world, browser):
+    world.a.compound.visitor_policy = "none"
+    db.session.commit()
+    slug = world.a.compound.public_slug
+    page = browser.get(f"/visit/{slug}")
+    assert page.status_code == 200
+    assert "本小区目前不接待访客" in page.text and 'name="host_household_id"' not in page.text
+    r = self_register(browser, world)
+    assert r.status_code == 403 and "data-code" not in r.text
+    assert visits() == []
 
 
 def test_a_visitor_code_is_denied_at_another_compounds_gate(app, world, browser):
