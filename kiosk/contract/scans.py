@@ -13,10 +13,12 @@ from ..domain.reasons import reason_message
 from .base import Body, Out, choice
 from .types import LocalTime, RequestId, Temperature
 
+MAX_CODE_TEXT = 200  # the tablet page cuts what a scanner typed to this, as the API refuses more
+
 ScannedText = Annotated[
     str,
     Strict(),
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=MAX_CODE_TEXT),
     Field(description="The scanned text as read; anything that is not a valid code is denied"),
 ]
 

@@ -22,7 +22,7 @@ from flask_htmx import make_response as htmx_response
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from ..contract import forms
+from ..contract import forms, scans
 from ..contract.errors import problems
 from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
@@ -183,9 +183,9 @@ def panel():
     )
 
 
-def _action(request_id: object = None) -> GateAction:
-    """This tablet and its guard, now; the request id that makes a retry safe."""
-    return GateAction.tablet(g.gate, current_user.id, scan_service.clean_request_id(request_id))
+def _action(request_id: str | None = None) -> GateAction:
+    """This tablet and its guard, now; the (declared) request id that makes a retry safe."""
+    return GateAction.tablet(g.gate, current_user.id, request_id)
 
 
 def render_result(result: gatelog.ScanResult, status: int = 200, **extra):
@@ -213,13 +213,12 @@ def scan():
     """Decide a scanned code (wedge or camera)."""
     try:
         form = forms.TabletScanForm.read(request.form)
-        seen_at = None if form.scanned_at is None else str(form.scanned_at)
         result = scan_service.scan(
             _action(form.request_id),
-            (request.form.get("code") or "")[:100],
+            (request.form.get("code") or "")[: scans.MAX_CODE_TEXT],
             form.direction,
             form.temperature,
-            code_seen_at=scan_service.clean_seen_at(seen_at),
+            code_seen_at=scan_service.seen_at(form.scanned_at),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -232,6 +231,7 @@ def scan():
 def override(event_id: int):
     """The guard allows (with a reason) or denies a referred scan."""
     try:
+        scan_service.event_at_gate(g.gate, event_id)  # nothing of another gate's events shown
         form = forms.OverrideForm.read(request.form)
         event = scan_service.override(
             _action(), g.gate, current_user, event_id, form.decision, form.reason_kept, form.note

@@ -139,38 +139,20 @@ _MOVE = (
 )
 
 
-def clean_request_id(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if (
-        not isinstance(value, str)
-        or len(value) > 64
-        or not value.isascii()
-        or not value.isprintable()
-    ):
-        raise Invalid(_l("request_id: at most 64 printable ASCII characters."), field="request_id")
-    return value
-
-
 SEEN_AT_MAX_AGE = timedelta(minutes=15)
 
 
-def clean_seen_at(value: object, now: datetime | None = None) -> datetime | None:
-    """A tablet's reading time (Unix milliseconds), kept only if it is within the last 15 minutes:
-    long enough to bridge an outage, too short to make an old screenshot useful."""
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 15:
+def seen_at(unix_millis: int | None, now: datetime | None = None) -> datetime | None:
+    """A tablet's reading time (declared as Unix milliseconds), kept only if it is within the
+    last 15 minutes: long enough to bridge an outage, too short to make an old screenshot
+    useful."""
+    if unix_millis is None:
         return None
     now = now or utcnow()
-    seen = datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    seen = datetime.fromtimestamp(unix_millis / 1000, tz=UTC)
     if not now - SEEN_AT_MAX_AGE <= seen <= now + timedelta(seconds=5):
         return None
     return min(seen, now)
-
-
-def clean_direction(value: object) -> Direction:
-    if value not in ("in", "out"):
-        raise Invalid(_l("direction: must be in or out."), field="direction")
-    return Direction(value)
 
 
 # --- a scanned code ---------------------------------------------------------------------------
@@ -187,10 +169,10 @@ def scan(
 
     ``code_seen_at``: when an enrolled tablet read the code, for a scan it had to queue while the
     server was unreachable; the rotating code is checked against that moment (see
-    ``clean_seen_at`` for the bounds), everything else against now.
+    ``seen_at`` for the bounds), everything else against now. Every input has been declared
+    and checked by the caller's model; the code is any text (a bad one is denied and logged).
     """
-    dir_ = clean_direction(direction)
-    temp = temperature  # declared, checked and rounded by the caller's model
+    dir_, temp = Direction(direction), temperature
     cfg = current_app.config
     keys, step = cfg["PASS_KEYRING"], cfg["PASS_STEP_SECONDS"]
     verified = passcodes.verify(keys, code, action.now.timestamp(), step)
@@ -242,7 +224,6 @@ def _decide_and_log(
     else:
         stmt, params = _FACTS_BY_TOKEN, {"token_hash": security.token_hash(action.device_token)}
     params |= {"pid": pass_id, "rid": action.request_id}
-    replay_id = None
     # Core on a pooled connection of its own, not the ORM session: the session's statement
     # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
     with db.engine.connect() as conn:
@@ -253,8 +234,7 @@ def _decide_and_log(
                     _l("This device is not enrolled or has been revoked."), code="bad_device"
                 )
             if row.replay_id is not None:
-                replay_id = row.replay_id
-                break
+                return gatelog.replay(row.replay_id)
             pass_ok = code_valid and row.pass_id is not None
             if (
                 pass_ok
@@ -263,76 +243,53 @@ def _decide_and_log(
             ):
                 # A code form that does not fit the pass kind was never issued: a forgery.
                 pass_ok = code_valid = False
+            # Another compound's gate learns only that the pass is not theirs: no name, no
+            # address, and its log keeps no link to the person.
+            ours = pass_ok and row.holder_compound_id == row.compound_id
             outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, action.now))
-            moves = pass_ok and outcome.decision is Decision.ALLOW
-            try:
-                if moves and not _move(conn, row.resident_id, row.state_version, dir_):
-                    conn.rollback()
-                    continue  # another gate moved this person first: decide again
-                event_id = gatelog.write(
-                    conn,
-                    gatelog.Entry(
-                        occurred_at=action.now,
-                        gate_id=row.gate_id,
-                        device_id=row.device_id,
-                        guard_id=action.guard_id,
-                        direction=dir_,
-                        outcome=outcome,
-                        temperature=temp,
-                        request_id=action.request_id,
-                        pass_id=row.pass_id if pass_ok else None,
-                        resident_id=row.resident_id if pass_ok else None,
-                        manual=manual,
-                        parent_id=parent_id,
-                    ),
-                )
-                conn.commit()
-            except IntegrityError:
-                # A concurrent retry with the same request id won the race.
+            if outcome.decision is Decision.ALLOW and not _move(conn, row, dir_):
                 conn.rollback()
-                if action.request_id is None:
-                    raise
-                replay_id = gatelog.answered(conn, row.device_id, action.request_id)
-                conn.rollback()
+                continue  # another gate moved this person first: decide again
             break
         else:
-            outcome = Outcome(Decision.REFER, (BUSY,))
-            event_id = _log_busy(conn, row, action, dir_, temp, pass_ok, manual, parent_id)
-    if replay_id is not None:
-        return gatelog.replay(replay_id)
-    # Another compound's gate learns only that the pass is not theirs: no name, no address.
-    ours = pass_ok and row.holder_compound_id == row.compound_id
-    holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if ours else None
-    return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, action.now)
-
-
-def _move(conn, resident_id: int, seen_version: int, dir_: Direction) -> bool:
-    """Record the passage on the person's state row, if nobody else did since it was read."""
-    params = {"resident_id": resident_id, "seen_version": seen_version, "direction": dir_.value}
-    return conn.execute(_MOVE, params).rowcount == 1
-
-
-def _log_busy(conn, row, action, dir_, temp, pass_ok, manual, parent_id) -> int:
-    """The scan lost every attempt: logged as referred, so the guard scans again."""
-    event_id = gatelog.write(
-        conn,
-        gatelog.Entry(
+            outcome = Outcome(Decision.REFER, (BUSY,))  # the person did not pass
+        entry = gatelog.Entry(
             occurred_at=action.now,
             gate_id=row.gate_id,
             device_id=row.device_id,
             guard_id=action.guard_id,
             direction=dir_,
-            outcome=Outcome(Decision.REFER, (BUSY,)),
+            outcome=outcome,
             temperature=temp,
             request_id=action.request_id,
-            pass_id=row.pass_id if pass_ok else None,
-            resident_id=row.resident_id if pass_ok else None,
+            pass_id=row.pass_id if ours else None,
+            resident_id=row.resident_id if ours else None,
             manual=manual,
             parent_id=parent_id,
-        ),
-    )
-    conn.commit()
-    return event_id
+        )
+        try:
+            event_id = gatelog.write(conn, entry)
+            conn.commit()
+        except IntegrityError:
+            # The same request id, answered meanwhile by another worker or server.
+            conn.rollback()
+            replay_id = gatelog.answered(conn, row.device_id, action.request_id)
+            conn.rollback()
+            if replay_id is None:
+                raise
+            return gatelog.replay(replay_id)
+    holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if ours else None
+    return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, action.now)
+
+
+def _move(conn, row, dir_: Direction) -> bool:
+    """Record the passage on the person's state row, if nobody else did since it was read."""
+    params = {
+        "resident_id": row.resident_id,
+        "seen_version": row.state_version,
+        "direction": dir_.value,
+    }
+    return conn.execute(_MOVE, params).rowcount == 1
 
 
 def _facts(
@@ -392,8 +349,6 @@ def manual(
     temperature: float | None,
 ) -> ScanResult:
     """Decide for a person found by the look-up, as a scan marked manual."""
-    dir_ = clean_direction(direction)
-    temp = temperature  # declared, checked and rounded by the caller's model
     compound_id = db.session.scalar(
         select(Building.compound_id)
         .join(Household, Household.building_id == Building.id)
@@ -417,10 +372,11 @@ def manual(
     db.session.rollback()
     if pass_id is None:
         raise Invalid(_l("This person has no pass. The office must issue one."), code="no_pass")
-    return _decide_and_log(action, pass_id, dir_, temp, manual=True)
+    return _decide_and_log(action, pass_id, Direction(direction), temperature, manual=True)
 
 
-def _event_at_gate(ctx: GateContext, event_id: int) -> AccessEvent:
+def event_at_gate(ctx: GateContext, event_id: int) -> AccessEvent:
+    """An event of this gate, else NotFound (a tablet never learns of other gates' events)."""
     event = db.session.get(AccessEvent, event_id) if event_id <= MAX_ID else None
     if event is None or event.gate_id != ctx.gate_id:
         raise NotFound()
@@ -431,18 +387,26 @@ def remeasure(
     action: GateAction, ctx: GateContext, event_id: int, temperature: float | None
 ) -> ScanResult:
     """A second reading after a fever: decided again for the same pass, logged against the scan."""
-    event = _event_at_gate(ctx, event_id)
+    event = event_at_gate(ctx, event_id)
     if "fever" not in event.reasons.split() or event.pass_id is None:
         raise Conflict(_l("Only a fever reading can be measured again."), code="not_fever")
-    temp = temperature  # declared, checked and rounded by the caller's model
-    if temp is None:
+    _not_too_old(action, event)
+    if temperature is None:  # declared, checked and rounded by the caller's model
         raise Invalid(_l("Enter the new reading."), field="temperature")
     pass_id, direction, was_manual = event.pass_id, Direction(event.direction), event.manual
     db.session.rollback()
-    return _decide_and_log(action, pass_id, direction, temp, manual=was_manual, parent_id=event_id)
+    return _decide_and_log(
+        action, pass_id, direction, temperature, manual=was_manual, parent_id=event_id
+    )
 
 
-OVERRIDE_MINUTES = 10
+# A guard decides (or measures again) the person in front of the gate, not an old scan.
+DECIDE_MINUTES = 10
+
+
+def _not_too_old(action: GateAction, event: AccessEvent) -> None:
+    if action.now - event.occurred_at > timedelta(minutes=DECIDE_MINUTES):
+        raise Conflict(_l("This scan is too old to decide; scan again."), code="too_old")
 
 
 def override(
@@ -461,11 +425,10 @@ def override(
     """
     if guard is None:
         raise Forbidden()
-    event = _event_at_gate(ctx, event_id)
-    if event.decision != Decision.REFER or event.parent_id is not None:
+    event = event_at_gate(ctx, event_id)
+    if event.decision != Decision.REFER or event.override:
         raise Conflict(_l("Only a referred scan can be decided by the guard."), code="not_referred")
-    if action.now - event.occurred_at > timedelta(minutes=OVERRIDE_MINUTES):
-        raise Conflict(_l("This scan is too old to decide; scan again."), code="too_old")
+    _not_too_old(action, event)
     # The declared form (contract.forms.OverrideForm) has checked the decision, the reason an
     # allowance needs and the note "other" needs.
     entry = gatelog.Entry(

@@ -332,3 +332,64 @@ def test_only_a_fever_scan_can_be_measured_again(sqlite_app, sworld, stablet):
     r = stablet.post(f"/gate/events/{fever_id}/remeasure", {"temperature": ""}, htmx=True)
     assert problem_of(r) == "请输入复测体温。"
     assert not any(e.parent_id is not None for e in events())
+
+
+def test_a_bad_override_form_for_another_gates_event_shows_nothing_of_it(app, world, tablet):
+    """The form's problems are shown only for an event of this gate: another compound's scan is
+    not found, whatever the form says, and an impossible id is a 404 too, never a 500."""
+    b = world.b
+    theirs = factories.event(
+        b.gate,
+        utcnow(),
+        "in",
+        "refer",
+        reasons="already_inside",
+        pass_id=b.pass_.id,
+        resident_id=b.resident.id,
+    )
+    db.session.commit()
+    for form in ({"decision": "bogus"}, {"decision": "allow"}, {}):
+        r = tablet.post(f"/gate/events/{theirs.id}/override", form, htmx=True)
+        assert r.status_code == 404 and "1号楼" not in r.text and "张**" not in r.text
+    for event_id in (999999, 2**63, 2**70):
+        r = tablet.post(f"/gate/events/{event_id}/override", {"decision": "bogus"}, htmx=True)
+        assert r.status_code == 404
+
+
+def test_another_compounds_pass_leaves_no_link_to_its_holder_in_this_gates_log(app, world, tablet):
+    r = tablet.scan(factories.code(world.b.pass_))
+    assert decision_of(r) == ("deny", ["other_compound"])
+    (event,) = events()
+    assert (event.pass_id, event.resident_id) == (None, None)
+    panel = tablet.get("/gate/panel", htmx=True).text
+    assert "张**" not in panel and f'data-event-id="{event.id}"' in panel
+
+
+def test_a_second_reading_that_is_referred_can_be_decided_by_the_guard(app, world, tablet):
+    code = factories.code(world.a.pass_)
+    tablet.scan(code)  # inside now
+    hot = tablet.scan(code, temperature="38.2")
+    assert decision_of(hot) == ("deny", ["already_inside", "fever"])
+    hot_id = attr(hot, "data-event-id")
+    second = tablet.post(f"/gate/events/{hot_id}/remeasure", {"temperature": "36.5"}, htmx=True)
+    assert decision_of(second) == ("refer", ["already_inside"])
+    second_id = attr(second, "data-event-id")
+    r = tablet.post(
+        f"/gate/events/{second_id}/override",
+        {"decision": "allow", "reason": "known_resident"},
+        htmx=True,
+    )
+    assert decision_of(r) == ("allow", ["already_inside"])
+    assert events()[-1].override and events()[-1].parent_id == int(second_id)
+
+
+def test_a_fever_scan_older_than_ten_minutes_is_not_measured_again(sqlite_app, sworld, stablet):
+    fever = stablet.scan(factories.code(sworld.a.pass_), temperature="39.1")
+    event = events()[-1]
+    event.occurred_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    r = stablet.post(
+        f"/gate/events/{attr(fever, 'data-event-id')}/remeasure", {"temperature": "36.6"}, htmx=True
+    )
+    assert problem_of(r) == "这次扫码时间太久，请重新扫码。"
+    assert len(events()) == 1

@@ -322,3 +322,18 @@ def test_a_denial_note_is_shown_as_written(sqlite_app, sworld, soffice):
     (row,) = re.findall(r'<tr class="override-deny">(.*?)</tr>', page, re.S)
     cells = [c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     assert cells[-1] == "拒绝 测温 走了"
+
+
+def test_an_office_user_sets_no_pin_for_another_office_user(sqlite_app, sworld, soffice):
+    """A PIN signs in at the gate under that person's name: an office user sets guards' PINs
+    and their own, never a colleague's."""
+    colleague = factories.user("office_a2", "office", community_id=sworld.a.community.id)
+    db.session.commit()
+    page = soffice.get("/office/guards").text
+    assert "<td>office_a</td>" in page and "office_a2" not in page
+    r = soffice.post("/office/guards", {"user_id": str(colleague.id), "pin": "13579"})
+    assert r.status_code == 200 and 'role="alert"' in r.text and "flash-success" not in r.text
+    db.session.expire_all()
+    assert db.session.get(User, colleague.id).pin_hash is None
+    r = soffice.post("/office/guards", {"user_id": str(sworld.a.office.id), "pin": "24680"})
+    assert r.status_code == 303
