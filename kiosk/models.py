@@ -49,6 +49,9 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+MAX_ID = 2**31 - 1  # the largest integer primary key on both engines
+
+
 def new_slug() -> str:
     return secrets.token_urlsafe(12)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from ..domain.decision import Decision, Direction
+from ..domain.decision import Decision, Direction, OverrideReason
 from .base import Out, Query
 from .types import AfterIdText, IdText, LocalTime, Moment, PageSizeText
 
@@ -29,6 +29,14 @@ class Event(Out):
     decision: Decision
     reasons: list[str] = Field(description="Reason codes")
     manual: bool
+    visit_id: int | None = Field(description="A visitor's event: the visit")
+    parent_id: int | None = Field(
+        description="A guard's decision or a second reading: the scan it answers"
+    )
+    override: bool = Field(description="true for a guard's decision on a referred scan")
+    override_reason: OverrideReason | None = Field(
+        description="Why the guard allowed it (a denial needs no reason)"
+    )
 
     @field_validator("reasons", mode="before")
     @classmethod

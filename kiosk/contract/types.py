@@ -29,8 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..domain.decision import TEMPERATURE_MAX, TEMPERATURE_MIN
-
-MAX_ID = 2**31 - 1  # the largest integer primary key on both engines
+from ..models import MAX_ID
 
 # --- whole numbers ------------------------------------------------------------------------------
 

@@ -86,11 +86,6 @@ TEMPERATURE_MAX = 43.0
 DEFAULT_FEVER_THRESHOLD = 37.3
 
 
-def reason_message(code: str) -> str:
-    """The untranslated message of a reason code."""
-    return REASONS[code][1]
-
-
 def temperature_is_plausible(value: float) -> bool:
     """A reading outside 34.0-43.0 C is a typing error, not a measurement."""
     return TEMPERATURE_MIN <= value <= TEMPERATURE_MAX

@@ -39,7 +39,7 @@ def _staff() -> None:
 
 
 def _json_body(required: bool) -> object:
-    if not required and not request.content_length:
+    if not required and not request.get_data(cache=True):  # also a chunked body
         return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):

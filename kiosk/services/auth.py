@@ -74,10 +74,11 @@ def _check_password(name: str | None, password: object) -> User | None:
 def authenticate_guard(community_id: int, username: object, pin: object) -> User | None:
     """A guard (or office user) of this community, by username and PIN, on that community's tablet.
 
-    Raises ``throttle.Throttled`` while this username or this address is locked out.
+    Raises ``throttle.Throttled`` while this username (at this community's tablets) or this
+    address is locked out: another community's tablets cannot lock a guard out of their own.
     """
     name = _username(username)
-    attempt = throttle.attempt(throttle.PIN, name)
+    attempt = throttle.attempt(throttle.PIN, f"{community_id}:{name}" if name else None)
     user = _check_pin(community_id, name, pin)
     if user is None:
         attempt.failed()

@@ -39,6 +39,7 @@ from ..domain.people import mask_name
 from ..domain.reasons import BUSY
 from ..extensions import db
 from ..models import (
+    MAX_ID,
     AccessEvent,
     Building,
     Compound,
@@ -59,7 +60,6 @@ from .gatelog import Holder, ScanResult
 # A scan that loses a race is decided again on the fresh state; one retry is what a race of two
 # gates needs, the rest covers a burst at several gates at once.
 MAX_ATTEMPTS = 4
-MAX_ID = 2**31 - 1
 
 
 _FACT_COLUMNS = (
@@ -467,8 +467,7 @@ def override(
             ctx.community_id,
             decision=decision.value,
             reason=reason.value if reason else None,
-            note=note,
-        )
+        )  # the note (free text) is kept once, on the event
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

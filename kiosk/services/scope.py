@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
+    MAX_ID,
     Building,
     Community,
     Compound,
@@ -25,7 +26,6 @@ from ..models import (
 from .errors import Forbidden, NotFound
 
 MANAGERS = ("street", "office")
-MAX_ID = 2**31 - 1  # the largest integer primary key
 
 
 def require_role(actor: User, roles: tuple[str, ...]) -> None:

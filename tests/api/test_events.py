@@ -83,6 +83,10 @@ def test_pages_follow_next_after_oldest_first(world, office_a):
         "decision": "deny",
         "reasons": ["fever"],
         "manual": False,
+        "visit_id": None,
+        "parent_id": None,
+        "override": False,
+        "override_reason": None,
     }
 
 
@@ -181,3 +185,30 @@ def test_bad_parameters_are_422(world, office_a):
     # The limits themselves are fine.
     for limit in ("1", "1000"):
         assert office_a.get(f"/api/v1/events?limit={limit}").status_code == 200
+
+
+def test_a_guards_decision_is_told_apart_from_a_scan(world, office_a):
+    """An override names the scan it answers and the guard's reason; a visitor's event its
+    visit."""
+    now = datetime.now(UTC)
+    referred = factories.event(world.a.gate, now, "in", "refer", reasons="already_inside")
+    decided = factories.event(
+        world.a.gate,
+        now,
+        "in",
+        "allow",
+        reasons="already_inside",
+        parent_id=referred.id,
+        override=True,
+        override_reason="known_resident",
+        user_id=world.a.guard.id,
+    )
+    db.session.commit()
+    items = {i["id"]: i for i in listing(office_a)["items"]}
+    assert (items[referred.id]["override"], items[referred.id]["parent_id"]) == (False, None)
+    got = items[decided.id]
+    assert (got["override"], got["parent_id"], got["override_reason"]) == (
+        True,
+        referred.id,
+        "known_resident",
+    )

@@ -20,12 +20,12 @@ from kiosk.domain.decision import (
     ScanFacts,
     SealState,
     decide,
-    reason_message,
     temperature_is_plausible,
 )
 from kiosk.domain.decision import (
     TestOutcome as NatOutcome,  # aliased so pytest does not try to collect it
 )
+from kiosk.domain.reasons import reason_message
 
 NOW = datetime(2020, 6, 20, 8, 0, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

@@ -230,6 +230,17 @@ def test_wrong_pins_lock_the_account_on_every_tablet(app, world):
     assert password_sign_in(Browser(app), "guard_a", factories.PASSWORD).status_code == 303
 
 
+def test_another_communitys_tablets_cannot_lock_a_guard_out_of_their_own(app, world):
+    factories.set_pin(world.a.guard)
+    db.session.commit()
+    elsewhere = Browser(app, world.b.device_token)
+    for _ in range(6):
+        pin_sign_in(elsewhere, "guard_a", "0000")
+    assert pin_sign_in(elsewhere, "guard_a", "0000").status_code == 429
+    r = pin_sign_in(Browser(app, world.a.device_token), "guard_a", factories.PIN)
+    assert r.status_code == 303 and r.headers["Location"] == "/gate"
+
+
 def test_api_tokens_share_the_password_count_and_answer_429_in_json(app, world, api):
     browser = Browser(app)
     for _ in range(3):
