@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import LazyString, ngettext
 from sqlalchemy import case, delete, func, select, update
@@ -229,8 +230,6 @@ class RedisStore:
     """A counter key that expires after ``forget`` seconds of quiet, and a lock key with a TTL."""
 
     def __init__(self, url: str, prefix: str):
-        import redis
-
         self.client = redis.Redis.from_url(url)
         self.prefix = prefix
         self._fail = self.client.register_script(_FAIL_SCRIPT)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "kiosk"
 
-# The app factory imports the routes and the CLI when it builds the app (Flask's pattern), and
-# Redis is imported only when it is configured.
-LATE_IMPORTS_ALLOWED = {"kiosk", "kiosk.services.throttle"}
+# The app factory imports the routes and the CLI when it builds the app (Flask's pattern).
+LATE_IMPORTS_ALLOWED = {"kiosk"}
 
 
 def _modules() -> dict[str, tuple[Path, ast.Module]]:
