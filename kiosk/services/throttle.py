@@ -16,8 +16,9 @@ count) and tablet PINs. For each:
 A locked attempt is refused before any hash is computed, and is not counted: waiting out the
 lock is enough. The counters are in the database (``sign_in_throttle``, keyed hashes only), or in
 Redis when ``RATELIMIT_STORAGE_URI`` is a ``redis://`` URL. A count and its lock change in one
-atomic statement; attempts already in flight when a lock starts (at most one per worker) still
-run.
+atomic statement. Attempts already in flight when a lock starts (one per worker thread) are
+checked again when they end, and answered as locked whether their guess was right or wrong, so
+a burst of parallel guesses learns no more than one guess.
 """
 
 from __future__ import annotations
@@ -137,12 +138,23 @@ class Attempt:
             raise Throttled(wait)
 
     def failed(self) -> None:
+        """Count the failure. If another attempt locked this account or address while this one
+        was being checked, answer as locked: an attempt in flight when a lock starts tells
+        nothing about its guess."""
         now = utcnow()
+        wait = self.store.locked_for(list(self.keys.values()), now)
         for scope, key in self.keys.items():
             self.store.fail(key, self.rules[scope], now)
         self.store.forget_older_than(now - timedelta(seconds=self._longest_memory()))
+        if wait > 0:
+            raise Throttled(wait)
 
     def succeeded(self) -> None:
+        """Clear the account, unless another attempt locked it while this one was being checked:
+        then a right guess is refused like a wrong one (a lock admits no guess at all)."""
+        wait = self.store.locked_for(list(self.keys.values()), utcnow())
+        if wait > 0:
+            raise Throttled(wait)
         if "account" in self.keys:
             self.store.clear(self.keys["account"])
 

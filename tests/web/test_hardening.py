@@ -617,3 +617,21 @@ def test_htmx_is_told_not_to_inject_its_style(sqlite_app):
     page = sqlite_app.test_client().get("/").text
     meta = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page)
     assert meta and '"includeIndicatorStyles": false' in meta.group(1)
+
+
+def test_guesses_in_flight_when_a_lock_starts_learn_nothing(app, world):
+    """Parallel guesses all pass the lock check before any of them fails: those still being
+    checked when another locks the account are answered as locked, right guess or wrong."""
+    with app.test_request_context("/gate/login", method="POST"):
+        free = throttle.rules()["account"].free  # the failure that locks is the free-th
+        in_flight = [throttle.attempt(throttle.PIN, "guard_a") for _ in range(free + 2)]
+        wrong, right, other_wrong = in_flight[0], in_flight[1], in_flight[2]
+        for attempt in in_flight[3:]:
+            attempt.failed()  # wrong guesses that end first: the account is not locked yet
+        wrong.failed()  # this one locks it, and is told it was wrong (the lock is its own)
+        with pytest.raises(throttle.Throttled):
+            right.succeeded()  # the right PIN, but the account is locked now
+        with pytest.raises(throttle.Throttled):
+            other_wrong.failed()  # the same answer for a wrong one
+        with pytest.raises(throttle.Throttled):
+            throttle.attempt(throttle.PIN, "guard_a")
