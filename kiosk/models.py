@@ -352,3 +352,6 @@ class Alert(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # A second reading at the gate below the threshold closes the alert (acknowledged_at set,
+    # acknowledged_by_id empty): this is that reading's event.
+    closed_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("access_event.id"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -109,6 +109,13 @@ def write(conn: Connection | Session, entry: Entry) -> int:
     ).scalar_one()
     if "fever" in entry.outcome.reasons:
         _fever_alert(conn, entry.gate_id, event_id, entry.temperature, entry.occurred_at)
+    elif entry.parent_id is not None and not entry.override and entry.temperature is not None:
+        # A second reading below the threshold: the alert of the first is closed with it.
+        conn.execute(
+            update(Alert)
+            .where(Alert.event_id == entry.parent_id, Alert.acknowledged_at.is_(None))
+            .values(acknowledged_at=entry.occurred_at, closed_by_event_id=event_id)
+        )
     return event_id
 
 

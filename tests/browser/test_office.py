@@ -211,7 +211,7 @@ def test_office_acknowledges_a_fever_alert(page, live, site, in_app):
     expect(row).to_contain_text("38.6 °C")
     screenshot(page, "office-fever-alert-zh")
     mark_page(page)
-    row.get_by_role("button", name="已处理").click()
+    row.get_by_role("button", name="标记为已处理").click()
     expect(row).to_have_count(0)
     assert still_same_page(page)
     with in_app():

@@ -64,7 +64,7 @@ TEXT = {
     "check_visitor": ("核验访客", "Check visitor"),
     "left": ("已离开", "Left"),
     "fever_alerts": ("发热警报", "Fever alerts"),
-    "handled": ("已处理", "Handled"),
+    "handled": ("标记为已处理", "Mark as handled"),
     "gate_tablets": ("门岗平板", "Gate tablets"),
     "add_tablet": ("添加平板", "Add tablet"),
     "guards": ("门岗人员", "Guards"),

@@ -290,7 +290,10 @@ def test_fever_is_refused_alerts_the_office_and_can_be_acknowledged(app, world, 
     page = office.get("/office").text
     row = re.search(rf'<tr data-alert-id="{alert.id}">(.*?)</tr>', page, re.S)
     assert row and "丰台小区 东门" in row.group(1) and "<strong>38.0 °C</strong>" in row.group(1)
+    assert "张三丰 · 1号楼 2单元 301室" in row.group(1)  # whose it was, for the office
     assert f'hx-post="/office/alerts/{alert.id}/ack"' in row.group(1)
+    assert ">标记为已处理</button>" in row.group(1)
+    assert "<th>人员</th>" in page  # the table has its header row
 
     r = office.post(f"/office/alerts/{alert.id}/ack", htmx=True)
     assert r.status_code == 200 and r.text == ""
@@ -393,3 +396,29 @@ def test_a_fever_scan_older_than_ten_minutes_is_not_measured_again(sqlite_app, s
     )
     assert problem_of(r) == "这次扫码时间太久，请重新扫码。"
     assert len(events()) == 1
+
+
+def test_a_passing_second_reading_closes_the_fever_alert_and_the_office_sees_both(
+    app, world, tablet, office
+):
+    fever = tablet.scan(factories.code(world.a.pass_), temperature="38.0")
+    fever_id = attr(fever, "data-event-id")
+    (alert,) = db.session.scalars(db.select(Alert)).all()
+    still_hot = tablet.post(
+        f"/gate/events/{fever_id}/remeasure", {"temperature": "37.6"}, htmx=True
+    )
+    assert decision_of(still_hot) == ("deny", ["fever"])
+    db.session.refresh(alert)
+    assert alert.acknowledged_at is None  # still hot: the first alert stays open
+    passing = tablet.post(f"/gate/events/{fever_id}/remeasure", {"temperature": "36.6"}, htmx=True)
+    assert decision_of(passing) == ("allow", [])
+    db.session.refresh(alert)
+    assert alert.acknowledged_at is not None and alert.acknowledged_by_id is None
+    assert alert.closed_by_event_id == int(attr(passing, "data-event-id"))
+
+    page = office.get("/office").text
+    assert f'data-alert-id="{alert.id}"' not in page  # not open any more
+    row = re.search(rf'<tr data-closed-alert-id="{alert.id}">(.*?)</tr>', page, re.S)
+    assert row, page
+    assert "张三丰" in row.group(1) and "38.0 °C" in row.group(1)
+    assert "<strong>36.6 °C</strong>" in row.group(1)

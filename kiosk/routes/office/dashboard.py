@@ -1,10 +1,12 @@
-"""The office's start page: fever alerts and guards' overrides, newest first."""
+"""The office's start page: fever alerts (open, and closed by a second reading) and guards'
+overrides, newest first."""
 
 from __future__ import annotations
 
 from flask import abort, render_template
 from flask_login import current_user
 
+from ...models import utcnow
 from ...services import alerts, events
 from ...services.errors import ServiceError
 from ..helpers import role_required
@@ -18,6 +20,7 @@ def index():
     return render_template(
         "office/index.html",
         alerts=alerts.open_alerts(current_user),
+        closed=alerts.closed_by_second_reading(current_user, utcnow()),
         overrides=events.recent_overrides(current_user),
     )
 
