@@ -33,7 +33,7 @@ class AlertRow:
     alert: Alert
     gate: str
     compound: str
-    name: str | None  # the resident's or the visitor's
+    name: str | None  # the resident's or the visitor's (pages show it masked, as everywhere)
     building: str | None  # the resident's home or the visitor's host
     unit: str | None
     room: str | None
