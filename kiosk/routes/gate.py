@@ -6,6 +6,7 @@ device token; a guard signs in on it with a username and PIN. Every action needs
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from flask import (
@@ -27,7 +28,7 @@ from ..contract.errors import problems
 from ..domain.decision import OverrideReason
 from ..domain.visitors import PURPOSES
 from ..extensions import db, htmx, limiter
-from ..models import Building
+from ..models import Building, utcnow
 from ..services import auth, devices, gate, gatelog, risk_areas, visitors
 from ..services import scan as scan_service
 from ..services.errors import Invalid, ServiceError
@@ -166,21 +167,37 @@ def index():
         "gate/index.html",
         ctx=g.gate,
         clear_seconds=current_app.config["GATE_RESULT_SECONDS"],
-        occupancy=gatelog.occupancy(g.gate.compound_id),
-        recent=gatelog.recent(g.gate.gate_id),
+        **_panel_context(),
     )
 
 
 @bp.get("/panel")
 @guard_required
 def panel():
-    """People inside now and the last ten decisions (refreshed after every scan)."""
-    return render_template(
-        "gate/_panel.html",
-        ctx=g.gate,
+    """People inside now, referred scans still waiting for the guard, and the last ten decisions
+    (refreshed after every scan)."""
+    return render_template("gate/_panel.html", ctx=g.gate, **_panel_context())
+
+
+def _panel_context() -> dict:
+    since = utcnow() - timedelta(minutes=scan_service.DECIDE_MINUTES)
+    return dict(
         occupancy=gatelog.occupancy(g.gate.compound_id),
+        pending=gatelog.pending(g.gate.gate_id, since),
         recent=gatelog.recent(g.gate.gate_id),
     )
+
+
+@bp.get("/events/<int:event_id>")
+@guard_required
+def reopen(event_id: int):
+    """A referred scan of this gate shown again, with its decision form: a dismissed answer
+    stays open on the panel until the guard decides it."""
+    try:
+        scan_service.event_at_gate(g.gate, event_id)
+    except ServiceError as exc:
+        return render_problem(exc)
+    return render_result(gatelog.replay(event_id))
 
 
 def _action(request_id: str | None = None) -> GateAction:

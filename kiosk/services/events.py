@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import AccessEvent, Compound, Gate, User
-from . import scope
+from ..models import AccessEvent, Compound, Gate, Resident, User, Visit
+from . import gatelog, scope
 from .errors import NotFound
 
 
@@ -59,6 +59,27 @@ def recent_overrides(actor: User, limit: int = 50):
         .join(parent, parent.id == AccessEvent.parent_id)
         .where(
             AccessEvent.override.is_(True), Compound.community_id.in_(scope.community_ids(actor))
+        )
+        .order_by(AccessEvent.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def undecided_refers(actor: User, since: datetime, limit: int = 50):
+    """Referred scans of the actor's communities since ``since`` that no guard decided and whose
+    person has not been scanned again, newest first, with the gate's name and the masked holder.
+    """
+    scope.require_role(actor, scope.MANAGERS)
+    return db.session.execute(
+        select(AccessEvent, Gate.name, func.coalesce(Resident.name, Visit.name))
+        .join(Gate, Gate.id == AccessEvent.gate_id)
+        .join(Compound, Compound.id == Gate.compound_id)
+        .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
+        .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
+        .where(
+            Compound.community_id.in_(scope.community_ids(actor)),
+            AccessEvent.occurred_at >= since,
+            gatelog.still_open(),
         )
         .order_by(AccessEvent.id.desc())
         .limit(limit)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..domain.decision import Direction, Outcome
 from ..domain.people import mask_name
@@ -230,6 +230,10 @@ class RecentDecision:
 
 def recent(gate_id: int, limit: int = 10) -> list[RecentDecision]:
     """The last decisions at a gate, newest first, with only masked names."""
+    return _decisions(AccessEvent.gate_id == gate_id, order=AccessEvent.id.desc(), limit=limit)
+
+
+def _decisions(*where, order, limit: int) -> list[RecentDecision]:
     rows = db.session.execute(
         select(
             AccessEvent.id,
@@ -246,8 +250,8 @@ def recent(gate_id: int, limit: int = 10) -> list[RecentDecision]:
         .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
         .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
         .outerjoin(User, User.id == AccessEvent.user_id)
-        .where(AccessEvent.gate_id == gate_id)
-        .order_by(AccessEvent.id.desc())
+        .where(*where)
+        .order_by(order)
         .limit(limit)
     ).all()
     return [
@@ -265,3 +269,37 @@ def recent(gate_id: int, limit: int = 10) -> list[RecentDecision]:
         )
         for r in rows
     ]
+
+
+_LATER = aliased(AccessEvent)
+
+
+def still_open():
+    """A referred scan nobody has answered: no guard's decision on it, and the person (or the
+    visitor) has not been scanned since, at any gate. A clause on ``AccessEvent``."""
+    return and_(
+        AccessEvent.decision == "refer",
+        ~exists().where(
+            _LATER.id > AccessEvent.id,
+            or_(
+                _LATER.parent_id == AccessEvent.id,
+                and_(
+                    AccessEvent.resident_id.is_not(None),
+                    _LATER.resident_id == AccessEvent.resident_id,
+                ),
+                and_(AccessEvent.visit_id.is_not(None), _LATER.visit_id == AccessEvent.visit_id),
+            ),
+        ),
+    )
+
+
+def pending(gate_id: int, since: datetime) -> list[RecentDecision]:
+    """Referred scans at this gate since ``since`` that still wait for the guard, oldest first:
+    dismissing the answer on the tablet does not make them go away."""
+    return _decisions(
+        AccessEvent.gate_id == gate_id,
+        AccessEvent.occurred_at >= since,
+        still_open(),
+        order=AccessEvent.id,
+        limit=20,
+    )

@@ -7,6 +7,7 @@ referred to the guard. A referred result does not clear itself: it waits for the
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from kiosk.extensions import db
@@ -160,3 +161,24 @@ def test_allow_for_other_needs_a_note_and_the_check_screen_stays_until_it_is_wri
         "other",
         "社区医生上门",
     ]
+
+
+def test_a_dismissed_refer_is_decided_later_from_the_panel(page, live, site, in_app):
+    """The guard taps OK on a CHECK screen without deciding: the scan waits on the panel, opens
+    again with its form, and leaves the panel once decided."""
+    shown = _refer(page, live, site, in_app)
+    refer_id = int(shown["eventId"])
+    dismiss(page)
+    waiting = page.locator(f"[data-pending-id='{refer_id}']")
+    expect(waiting).to_be_visible()
+    expect(waiting).to_contain_text("记录显示此证已在小区内")
+    screenshot(page, "gate-pending-refer-zh")
+    waiting.get_by_role("button", name="决定").click()
+    again = result(page)
+    assert (again["decision"], again["eventId"]) == ("refer", str(refer_id))
+    page.locator("#result form.override button[value=deny]").click()
+    denied = result(page, not_event=refer_id)
+    assert denied["decision"] == "deny"
+    expect(waiting).to_have_count(0)
+    logged = wait_for_events(in_app, 3)
+    assert [logged[2][k] for k in ("override", "parent_id", "decision")] == [True, refer_id, "deny"]

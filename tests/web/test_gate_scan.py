@@ -422,3 +422,61 @@ def test_a_passing_second_reading_closes_the_fever_alert_and_the_office_sees_bot
     assert row, page
     assert "张** · 1号楼" in row.group(1) and "38.0 °C" in row.group(1)
     assert "<strong>36.6 °C</strong>" in row.group(1)
+
+
+# --- referred scans stay open until decided ---------------------------------------------------
+
+
+def pending_ids(page: str) -> list[int]:
+    return [int(x) for x in re.findall(r'data-pending-id="(\d+)"', page)]
+
+
+def test_a_dismissed_refer_waits_on_the_panel_until_the_guard_decides_it(
+    app, world, tablet, office
+):
+    event_id = referred(tablet, world)  # the guard tapped OK: the answer is gone from the screen
+    panel = tablet.get("/gate/panel", htmx=True).text
+    assert pending_ids(panel) == [event_id]
+    assert "等待您决定" in panel and "记录显示此证已在小区内" in panel
+    assert f'hx-get="/gate/events/{event_id}"' in panel
+    row = re.search(
+        rf'<tr data-undecided-id="{event_id}">(.*?)</tr>', office.get("/office").text, re.S
+    )
+    assert row and "张**" in row.group(1) and "东门" in row.group(1)
+
+    again = tablet.get(f"/gate/events/{event_id}", htmx=True)
+    assert decision_of(again) == ("refer", ["already_inside"])
+    assert 'name="reason"' in again.text  # the decision form, as when it was scanned
+
+    tablet.post(
+        f"/gate/events/{event_id}/override",
+        {"decision": "allow", "reason": "known_resident"},
+        htmx=True,
+    )
+    assert pending_ids(tablet.get("/gate/panel", htmx=True).text) == []
+    assert f'data-undecided-id="{event_id}"' not in office.get("/office").text
+
+
+def test_a_refer_is_no_longer_waiting_once_the_person_is_scanned_again(app, world, tablet):
+    event_id = referred(tablet, world)
+    assert pending_ids(tablet.get("/gate/panel", htmx=True).text) == [event_id]
+    tablet.scan(factories.code(world.a.pass_), direction="out", temperature=None)
+    assert pending_ids(tablet.get("/gate/panel", htmx=True).text) == []
+
+
+def test_a_refer_too_old_to_decide_leaves_the_tablet_but_not_the_office(
+    sqlite_app, sworld, stablet, soffice
+):
+    event_id = referred(stablet, sworld)
+    event = db.session.get(AccessEvent, event_id)
+    event.occurred_at = utcnow() - timedelta(minutes=11)
+    db.session.commit()
+    assert pending_ids(stablet.get("/gate/panel", htmx=True).text) == []
+    assert f'data-undecided-id="{event_id}"' in soffice.get("/office").text
+
+
+def test_another_gates_refer_cannot_be_reopened(app, world, tablet):
+    theirs = factories.event(world.b.gate, utcnow(), "in", "refer", reasons="already_inside")
+    db.session.commit()
+    for event_id in (theirs.id, 999999, 2**63):
+        assert tablet.get(f"/gate/events/{event_id}", htmx=True).status_code == 404

@@ -53,7 +53,14 @@ OFFICE_GETS = [
 ]
 OFFICE_POSTS = [p for p in POSTS if p.startswith("/office")]
 
-GATE_GETS = ["/gate", "/gate/panel", "/gate/lookup", "/gate/visitors/new", "/gate/visitors"]
+GATE_GETS = [
+    "/gate",
+    "/gate/panel",
+    "/gate/events/{event}",
+    "/gate/lookup",
+    "/gate/visitors/new",
+    "/gate/visitors",
+]
 GATE_POSTS = [
     p
     for p in POSTS

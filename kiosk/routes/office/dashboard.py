@@ -3,6 +3,8 @@ overrides, newest first."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, render_template
 from flask_login import current_user
 
@@ -21,6 +23,7 @@ def index():
         "office/index.html",
         alerts=alerts.open_alerts(current_user),
         closed=alerts.closed_by_second_reading(current_user, utcnow()),
+        undecided=events.undecided_refers(current_user, utcnow() - timedelta(days=1)),
         overrides=events.recent_overrides(current_user),
     )
 
