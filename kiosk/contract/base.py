@@ -31,10 +31,10 @@ class Body(BaseModel):
 
 
 class Query(Body):
-    """Query-string parameters: text in, typed values out; other parameters are ignored (as
-    OpenAPI cannot declare their absence)."""
+    """Query-string parameters: text in, typed values out. An unknown parameter is refused like
+    an unknown field (a misspelt filter must not silently list everything)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 class Out(BaseModel):

@@ -11,6 +11,8 @@ from .types import AfterIdText, IdText, LocalTime, Moment, PageSizeText
 
 class EventQuery(Query):
     gate_id: IdText = Field(None, description="Only this gate's events")
+    resident_id: IdText = Field(None, description="Only this person's events, with any pass")
+    pass_id: IdText = Field(None, description="Only this pass's events")
     since: Moment = Field(None, description="Events at or after this time")
     until: Moment = Field(None, description="Events before this time")
     after: AfterIdText = Field(None, description="The next page: the previous page's next_after")

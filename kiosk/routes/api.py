@@ -223,9 +223,7 @@ def list_events(query: events.EventQuery):
     Paginated by id: pass next_after as after for the next page.
     """
     limit = query.limit or current_app.config["EVENTS_PAGE_SIZE"]
-    rows = event_service.list_events(
-        g.actor, query.gate_id, query.since, query.until, query.after, limit
-    )
+    rows = event_service.list_events(g.actor, query, limit)
     return events.EventPage(
         items=[events.Event.model_validate(e) for e in rows],
         next_after=rows[-1].id if len(rows) == limit else None,

@@ -7,21 +7,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from ..contract.events import EventQuery
 from ..extensions import db
-from ..models import AccessEvent, Compound, Gate, Resident, User, Visit
+from ..models import AccessEvent, Compound, Gate, Pass, Resident, User, Visit
 from . import gatelog, scope
-from .errors import NotFound
 
 
-def list_events(
-    actor: User,
-    gate_id: int | None,
-    since: datetime | None,
-    until: datetime | None,
-    after_id: int | None,
-    limit: int,
-) -> list[AccessEvent]:
-    """Events in the actor's communities, oldest first, keyset-paginated by id."""
+def list_events(actor: User, query: EventQuery, limit: int) -> list[AccessEvent]:
+    """Events in the actor's communities, oldest first, keyset-paginated by id. A gate, person
+    or pass outside the actor's scope is not found, like one that does not exist."""
     scope.require_role(actor, scope.MANAGERS)
     communities = scope.community_ids(actor)
     stmt = (
@@ -32,19 +26,21 @@ def list_events(
         .order_by(AccessEvent.id)
         .limit(limit)
     )
-    if gate_id is not None:
-        scope.load(actor, Gate, gate_id)  # 404 outside the scope
-        stmt = stmt.where(AccessEvent.gate_id == gate_id)
-    if since is not None:
-        stmt = stmt.where(AccessEvent.occurred_at >= since)
-    if until is not None:
-        stmt = stmt.where(AccessEvent.occurred_at < until)
-    if after_id is not None:
-        stmt = stmt.where(AccessEvent.id > after_id)
+    for model, ident, column in (
+        (Gate, query.gate_id, AccessEvent.gate_id),
+        (Resident, query.resident_id, AccessEvent.resident_id),
+        (Pass, query.pass_id, AccessEvent.pass_id),
+    ):
+        if ident is not None:
+            scope.load(actor, model, ident)  # 404 outside the scope
+            stmt = stmt.where(column == ident)
+    if query.since is not None:
+        stmt = stmt.where(AccessEvent.occurred_at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(AccessEvent.occurred_at < query.until)
+    if query.after is not None:
+        stmt = stmt.where(AccessEvent.id > query.after)
     return list(db.session.scalars(stmt))
-
-
-__all__ = ["list_events", "NotFound"]
 
 
 def recent_overrides(actor: User, limit: int = 50):

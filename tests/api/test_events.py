@@ -212,3 +212,25 @@ def test_a_guards_decision_is_told_apart_from_a_scan(world, office_a):
         referred.id,
         "known_resident",
     )
+
+
+def test_events_of_one_person_or_one_pass(world, office_a, office_b):
+    """A person's events with any of their passes; a pass's events; another community's person
+    or pass is not found; an unknown filter is refused, not ignored."""
+    a = world.a
+    paper = factories.pass_for(a.resident, "paper")
+    neighbour = factories.resident(a.household, "邻居")
+    mine = [
+        factories.event(a.gate, T0, pass_id=a.pass_.id, resident_id=a.resident.id).id,
+        factories.event(a.gate, T0, pass_id=paper.id, resident_id=a.resident.id).id,
+    ]
+    factories.event(a.gate, T0, resident_id=neighbour.id)
+    factories.event(a.gate, T0)
+    db.session.commit()
+    assert ids(listing(office_a, resident_id=a.resident.id)) == mine
+    assert ids(listing(office_a, pass_id=paper.id)) == mine[1:]
+    for params in ({"resident_id": a.resident.id}, {"pass_id": paper.id}):
+        r = office_b.get("/api/v1/events?" + urlencode(params))
+        assert r.status_code == 404, params
+    r = office_a.get("/api/v1/events?" + urlencode({"person": a.resident.id}), lang="en")
+    assert r.status_code == 422 and r.get_json()["error"]["field"] == "person"
