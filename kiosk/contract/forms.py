@@ -12,9 +12,17 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 from flask_babel import lazy_gettext as _l
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from ..domain.decision import Decision, Direction, OverrideReason
+from ..domain.people import Role
 from ..domain.visitors import HealthCode, VisitorPolicy, VisitPurpose
 from .base import Body, choice
 from .errors import label, rule
@@ -208,3 +216,53 @@ class GuardPinForm(Form):
 
     user_id: IdText
     pin: Pin
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+STAFF_ROLES = (Role.GUARD, Role.WORKER, Role.OFFICE)  # what the office creates from its pages
+
+
+def _staff_role(role: Role) -> Role:
+    if role not in STAFF_ROLES:
+        raise ValueError("not a staff role")
+    return role
+
+
+Username = Annotated[
+    str,
+    Strict(),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$"),
+    Field(description="1 to 64 characters without spaces"),
+]
+NewPassword = Annotated[
+    str, Strict(), StringConstraints(min_length=8, max_length=256), Field(description="8 or more")
+]
+
+
+class StaffForm(Form):
+    """A new staff account of a community: a guard, a worker or an office user."""
+
+    messages = {
+        "username": _l("Username: 1 to 64 characters without spaces."),
+        "role": _l("Choose the role."),
+        "password": _l("Password: at least 8 characters."),
+        "community_id": _l("Choose the community."),
+    }
+
+    username: Username
+    role: Annotated[choice(Role), AfterValidator(_staff_role)]
+    password: NewPassword
+    community_id: IdText = None  # street users choose; an office user's own is taken
+
+
+class NewPasswordForm(Form):
+    messages = {"password": _l("Password: at least 8 characters.")}
+
+    password: NewPassword
+
+
+class ActiveForm(Form):
+    messages = {"active": _l("Choose enabled or disabled.")}
+
+    active: Annotated[bool, Strict(False)]

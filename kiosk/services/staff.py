@@ -1,14 +1,17 @@
-"""Staff accounts of a community: its guards and office users, and their tablet PINs."""
+"""Staff accounts of a community, kept by its office: guards, workers and office users; their
+passwords, tablet PINs, and disabling an account. Every change is audited and ends the
+sessions it must (``auth``)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from ..contract.forms import StaffForm
 from ..domain.people import Role
 from ..extensions import db
-from ..models import User
-from . import audit, scope, security
+from ..models import Community, User
+from . import audit, auth, scope, security
 from .errors import Invalid, NotFound
 
 
@@ -44,3 +47,69 @@ def set_pin(actor: User, guard_id: int, pin: object) -> User:
     audit.record(actor, "user.pin", "user", guard.id, guard.community_id)
     db.session.commit()
     return guard
+
+
+MANAGED_ROLES = (Role.GUARD, Role.WORKER, Role.OFFICE)
+
+
+def staff(actor: User) -> list[User]:
+    """The staff accounts of the actor's communities (street users are the street's)."""
+    scope.require_role(actor, scope.MANAGERS)
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.role.in_([r.value for r in MANAGED_ROLES]),
+                User.community_id.in_(scope.community_ids(actor)),
+            )
+            .order_by(User.community_id, User.role, User.username)
+        )
+    )
+
+
+def create(actor: User, form: StaffForm) -> User:
+    """A guard, worker or office user of one of the actor's communities."""
+    scope.require_role(actor, scope.MANAGERS)
+    if form.role not in MANAGED_ROLES:
+        raise Invalid(_l("Choose the role."), field="role")
+    community_id = form.community_id if actor.role == Role.STREET else actor.community_id
+    if community_id is None:
+        raise Invalid(_l("Choose the community."), field="community_id")
+    community = db.session.get(Community, community_id)
+    if community is None or not scope.in_scope(actor, community.id):
+        raise Invalid(_l("Choose the community."), field="community_id")
+    user = auth.create_user(form.username, form.role.value, form.password, community=community)
+    audit.record(actor, "user.create", "user", user.id, community.id, role=user.role)
+    db.session.commit()
+    return user
+
+
+def _managed(actor: User, user_id: int) -> User:
+    scope.require_role(actor, scope.MANAGERS)
+    user = db.session.get(User, user_id) if user_id <= scope.MAX_ID else None
+    if (
+        user is None
+        or user.role not in MANAGED_ROLES
+        or user.community_id is None
+        or not scope.in_scope(actor, user.community_id)
+    ):
+        raise NotFound()
+    return user
+
+
+def reset_password(actor: User, user_id: int, password: str) -> User:
+    """A new password for a staff account: its sessions and API tokens end."""
+    user = _managed(actor, user_id)
+    audit.record(actor, "user.password", "user", user.id, user.community_id)
+    return auth.set_password(user, password)
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Disable (or enable again) a staff account; never one's own."""
+    user = _managed(actor, user_id)
+    if user.id == actor.id:
+        raise Invalid(_l("You cannot disable your own account."), field="active")
+    audit.record(
+        actor, "user.enable" if active else "user.disable", "user", user.id, user.community_id
+    )
+    return auth.set_active(user, active)

@@ -38,6 +38,9 @@ POSTS = [
     "/office/devices",
     "/office/devices/{device}/enrolment",
     "/office/guards",
+    "/office/staff",
+    "/office/staff/{staff}/password",
+    "/office/staff/{staff}/active",
     "/office/risk-areas",
     "/office/risk-areas/{area}/delete",
     "/visit/{slug}",
@@ -47,6 +50,7 @@ OFFICE_GETS = [
     "/office",
     "/office/devices",
     "/office/guards",
+    "/office/staff",
     "/office/risk-areas",
     "/office/compounds",
     "/office/compounds/{compound}/poster",
@@ -135,6 +139,7 @@ def populate(world) -> dict:
         "alert": alert.id,
         "device": a.device.id,
         "area": area.id,
+        "staff": a.guard.id,
         "compound": a.compound.id,
         "slug": a.compound.public_slug,
     }
@@ -311,6 +316,7 @@ PAGES = [
     ("office", "GET", "/office", "发热警报", "Fever alerts"),
     ("office", "GET", "/office/devices", "门岗平板", "Gate tablets"),
     ("office", "GET", "/office/guards", "门岗人员", "Guards"),
+    ("office", "GET", "/office/staff", "工作人员账号", "Staff accounts"),
     ("office", "GET", "/office/risk-areas", "风险地区", "Risk areas"),
     ("office", "GET", "/office/compounds", "小区与访客", "Compounds and visitors"),
     (
