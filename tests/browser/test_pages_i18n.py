@@ -68,6 +68,8 @@ TEXT = {
     "gate_tablets": ("门岗平板", "Gate tablets"),
     "add_tablet": ("添加平板", "Add tablet"),
     "guards": ("门岗人员", "Guards"),
+    "staff": ("工作人员账号", "Staff accounts"),
+    "create_account": ("创建账号", "Create the account"),
     "set_pin": ("设置 PIN 码", "Set PIN"),
     "risk_areas": ("风险地区", "Risk areas"),
     "compounds": ("小区与访客", "Compounds and visitors"),
@@ -299,6 +301,10 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/guards")
     expect(office.get_by_role("button", name=t("set_pin", lang)).first).to_be_visible()
     check(office, lang, "office-guards", office.locator("h1"), "guards")
+
+    office.goto(live.url + "/office/staff")
+    expect(office.get_by_role("button", name=t("create_account", lang))).to_be_visible()
+    check(office, lang, "office-staff", office.locator("h1"), "staff")
 
     office.goto(live.url + "/office/risk-areas")
     expect(office.locator("main table")).to_contain_text("新发地批发市场")
