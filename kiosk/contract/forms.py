@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..domain.audit import AuditAction, AuditTarget
 from ..domain.decision import Decision, Direction, OverrideReason
 from ..domain.people import Role
 from ..domain.visitors import HealthCode, VisitorPolicy, VisitPurpose
@@ -31,6 +32,7 @@ from .risk_areas import RiskAreaCreate
 from .types import (
     IdText,
     Last4,
+    Moment,
     Phone,
     Pin,
     RequestId,
@@ -266,3 +268,27 @@ class ActiveForm(Form):
     messages = {"active": _l("Choose enabled or disabled.")}
 
     active: Annotated[bool, Strict(False)]
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+class AuditQuery(Form):
+    """Filters of the audit page (a GET form): who, what kind of change, which kind of object,
+    from and until when; ``before`` pages back."""
+
+    messages = {
+        "action": _l("Choose a kind of change from the list."),
+        "target": _l("Choose a kind of object from the list."),
+        "since": _l("From: a date."),
+        "until": _l("Until: a date."),
+        "before": _l("Not found."),
+        "who": _l("Choose a person from the list."),
+    }
+
+    who: IdText = None  # a user chosen in a list: an id, never a name in the URL
+    action: choice(AuditAction) = None
+    target: choice(AuditTarget) = None
+    since: Moment = None
+    until: Moment = None
+    before: IdText = None

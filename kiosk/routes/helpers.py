@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..domain.audit import AuditAction, AuditTarget
 from ..domain.decision import Decision, Direction, OverrideReason, PassKind
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
@@ -70,6 +71,53 @@ LABELS: dict[str, dict] = {
     },
 }
 
+LABELS["audit_target"] = {
+    AuditTarget.COMPOUND: _l("compound"),
+    AuditTarget.GATE: _l("gate"),
+    AuditTarget.BUILDING: _l("building"),
+    AuditTarget.HOUSEHOLD: _l("household"),
+    AuditTarget.RESIDENT: _l("resident"),
+    AuditTarget.TEST: _l("test result"),
+    AuditTarget.PASS: _l("pass"),
+    AuditTarget.EXEMPTION: _l("exemption"),
+    AuditTarget.DEVICE: _l("gate tablet"),
+    AuditTarget.USER: _l("staff account"),
+    AuditTarget.ALERT: _l("fever alert"),
+    AuditTarget.SCAN: _l("scan"),
+    AuditTarget.RISK_AREA: _l("risk area"),
+}
+LABELS["audit_action"] = {
+    AuditAction.COMPOUND_CREATE: _l("compound created"),
+    AuditAction.COMPOUND_SEAL: _l("compound seal changed"),
+    AuditAction.COMPOUND_TEMPERATURE_RULE: _l("temperature rule changed"),
+    AuditAction.COMPOUND_VISITOR_POLICY: _l("visitor policy changed"),
+    AuditAction.GATE_CREATE: _l("gate created"),
+    AuditAction.GATE_OPEN: _l("gate opened"),
+    AuditAction.GATE_CLOSE: _l("gate closed"),
+    AuditAction.BUILDING_CREATE: _l("building created"),
+    AuditAction.BUILDING_SEAL: _l("building seal changed"),
+    AuditAction.HOUSEHOLD_CREATE: _l("household created"),
+    AuditAction.HOUSEHOLD_OBSERVATION: _l("home observation set"),
+    AuditAction.HOUSEHOLD_OBSERVATION_END: _l("home observation ended"),
+    AuditAction.RESIDENT_CREATE: _l("resident added"),
+    AuditAction.TEST_RECORD: _l("test result recorded"),
+    AuditAction.PASS_ISSUE: _l("pass issued"),
+    AuditAction.PASS_REVOKE: _l("pass revoked"),
+    AuditAction.EXEMPTION_ISSUE: _l("exemption issued"),
+    AuditAction.DEVICE_CREATE: _l("tablet added"),
+    AuditAction.DEVICE_ENROLMENT_CODE: _l("enrolment code issued"),
+    AuditAction.DEVICE_ENROL: _l("tablet enrolled"),
+    AuditAction.USER_CREATE: _l("account created"),
+    AuditAction.USER_PASSWORD: _l("password set"),
+    AuditAction.USER_PIN: _l("PIN set"),
+    AuditAction.USER_ENABLE: _l("account enabled"),
+    AuditAction.USER_DISABLE: _l("account disabled"),
+    AuditAction.ALERT_ACK: _l("alert handled"),
+    AuditAction.SCAN_OVERRIDE: _l("guard's decision"),
+    AuditAction.RISK_AREA_CREATE: _l("risk area added"),
+    AuditAction.RISK_AREA_DELETE: _l("risk area removed"),
+}
+
 # The value sets the templates offer as choices, in their order.
 CHOICES = {
     "risk_levels": tuple(RiskLevel),
@@ -116,6 +164,8 @@ def register(app: Flask) -> None:
             "risk_level_label": lambda v: label("risk_level", v),
             "health_code_label": lambda v: label("health_code", v),
             "visitor_policy_label": lambda v: label("visitor_policy", v),
+            "audit_action_label": lambda v: label("audit_action", v),
+            "audit_target_label": lambda v: label("audit_target", v),
             **CHOICES,
         }
 

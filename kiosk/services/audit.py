@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
+from ..contract.forms import AuditQuery
+from ..domain.audit import AuditAction
 from ..extensions import db
 from ..models import AuditEntry, User
+from . import scope
 
 
 def record(
@@ -16,14 +21,61 @@ def record(
     community_id: int | None = None,
     **detail,
 ) -> None:
-    """Add an audit entry to the session; the caller commits with the change itself."""
+    """Add an audit entry to the session; the caller commits with the change itself. The action
+    is one of ``AuditAction`` (a ValueError otherwise: every kind of change is named once)."""
     db.session.add(
         AuditEntry(
             user_id=actor.id if actor is not None else None,
             community_id=community_id,
-            action=action,
+            action=AuditAction(action).value,
             target_type=target_type,
             target_id=target_id,
             detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
         )
     )
+
+
+def entries(
+    actor: User, query: AuditQuery, page_size: int = 50
+) -> list[tuple[AuditEntry, str | None]]:
+    """The audit trail of the actor's communities, newest first, a page at a time (``before``:
+    the last id of the previous page), with who made each change. Read-only: nothing in the
+    application changes or deletes an entry."""
+    scope.require_role(actor, scope.MANAGERS)
+    stmt = (
+        select(AuditEntry, User.username)
+        .outerjoin(User, User.id == AuditEntry.user_id)
+        .where(AuditEntry.community_id.in_(scope.community_ids(actor)))
+        .order_by(AuditEntry.id.desc())
+        .limit(page_size)
+    )
+    if query.who is not None:
+        stmt = stmt.where(AuditEntry.user_id == query.who)
+    if query.action is not None:
+        stmt = stmt.where(AuditEntry.action == query.action.value)
+    if query.target is not None:
+        stmt = stmt.where(AuditEntry.action.startswith(query.target.value + "."))
+    if query.since is not None:
+        stmt = stmt.where(AuditEntry.at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(AuditEntry.at < query.until)
+    if query.before is not None:
+        stmt = stmt.where(AuditEntry.id < query.before)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def details(entry: AuditEntry) -> dict:
+    return json.loads(entry.detail) if entry.detail else {}
+
+
+def people(actor: User) -> list[tuple[int, str]]:
+    """Who appears in the actor's audit trail, for the filter's list."""
+    scope.require_role(actor, scope.MANAGERS)
+    rows = db.session.execute(
+        select(User.id, User.username)
+        .join(AuditEntry, AuditEntry.user_id == User.id)
+        .where(AuditEntry.community_id.in_(scope.community_ids(actor)))
+        .distinct()
+        .order_by(User.username)
+    )
+    return [tuple(r) for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk import create_app
+from kiosk.domain.audit import AuditAction, AuditTarget
 from kiosk.domain.decision import Decision, Direction, OverrideReason, PassKind
 from kiosk.domain.people import Role
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
@@ -19,6 +20,8 @@ VALUE_SETS = {
     "risk_level": RiskLevel,
     "health_code": HealthCode,
     "visitor_policy": VisitorPolicy,
+    "audit_action": AuditAction,
+    "audit_target": AuditTarget,
 }
 
 

@@ -51,6 +51,7 @@ OFFICE_GETS = [
     "/office/devices",
     "/office/guards",
     "/office/staff",
+    "/office/audit",
     "/office/risk-areas",
     "/office/compounds",
     "/office/compounds/{compound}/poster",
@@ -317,6 +318,7 @@ PAGES = [
     ("office", "GET", "/office/devices", "门岗平板", "Gate tablets"),
     ("office", "GET", "/office/guards", "门岗人员", "Guards"),
     ("office", "GET", "/office/staff", "工作人员账号", "Staff accounts"),
+    ("office", "GET", "/office/audit", "操作记录", "Audit trail"),
     ("office", "GET", "/office/risk-areas", "风险地区", "Risk areas"),
     ("office", "GET", "/office/compounds", "小区与访客", "Compounds and visitors"),
     (

@@ -1,6 +1,14 @@
 """The community office's pages: one module per resource."""
 
-from . import compounds, dashboard, devices, guards, risk_areas, staff  # noqa: F401 - add views
+from . import (  # noqa: F401 - they add the views
+    audit,
+    compounds,
+    dashboard,
+    devices,
+    guards,
+    risk_areas,
+    staff,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,60 @@
+"""What the audit trail records: every kind of change a staff user makes, defined once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditTarget(StrEnum):
+    """The kinds of object a change is made to."""
+
+    COMPOUND = "compound"
+    GATE = "gate"
+    BUILDING = "building"
+    HOUSEHOLD = "household"
+    RESIDENT = "resident"
+    TEST = "test"
+    PASS = "pass"
+    EXEMPTION = "exemption"
+    DEVICE = "device"
+    USER = "user"
+    ALERT = "alert"
+    SCAN = "scan"
+    RISK_AREA = "risk_area"
+
+
+class AuditAction(StrEnum):
+    COMPOUND_CREATE = "compound.create"
+    COMPOUND_SEAL = "compound.seal"
+    COMPOUND_TEMPERATURE_RULE = "compound.temperature_rule"
+    COMPOUND_VISITOR_POLICY = "compound.visitor_policy"
+    GATE_CREATE = "gate.create"
+    GATE_OPEN = "gate.open"
+    GATE_CLOSE = "gate.close"
+    BUILDING_CREATE = "building.create"
+    BUILDING_SEAL = "building.seal"
+    HOUSEHOLD_CREATE = "household.create"
+    HOUSEHOLD_OBSERVATION = "household.observation"
+    HOUSEHOLD_OBSERVATION_END = "household.observation_end"
+    RESIDENT_CREATE = "resident.create"
+    TEST_RECORD = "test.record"
+    PASS_ISSUE = "pass.issue"
+    PASS_REVOKE = "pass.revoke"
+    EXEMPTION_ISSUE = "exemption.issue"
+    DEVICE_CREATE = "device.create"
+    DEVICE_ENROLMENT_CODE = "device.enrolment_code"
+    DEVICE_ENROL = "device.enrol"
+    USER_CREATE = "user.create"
+    USER_PASSWORD = "user.password"
+    USER_PIN = "user.pin"
+    USER_ENABLE = "user.enable"
+    USER_DISABLE = "user.disable"
+    ALERT_ACK = "alert.ack"
+    SCAN_OVERRIDE = "scan.override"
+    RISK_AREA_CREATE = "risk_area.create"
+    RISK_AREA_DELETE = "risk_area.delete"
+
+    @property
+    def target(self) -> AuditTarget:
+        """The kind of object the action changes (the part before the dot)."""
+        return AuditTarget(self.value.partition(".")[0])
