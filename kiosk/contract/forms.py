@@ -27,7 +27,7 @@ from ..domain.people import Role
 from ..domain.visitors import HealthCode, VisitorPolicy, VisitPurpose
 from .base import Body, choice
 from .errors import label, rule
-from .org import DeviceCreate
+from .org import BuildingChange, CompoundChange, DeviceCreate
 from .risk_areas import RiskAreaCreate
 from .types import (
     IdText,
@@ -292,3 +292,21 @@ class AuditQuery(Form):
     since: Moment = None
     until: Moment = None
     before: IdText = None
+
+
+# --- seals ------------------------------------------------------------------------------------
+
+
+class BuildingSealForm(Form, BuildingChange):
+    """A building's seal state as the office sets it on its page (the API's ``BuildingChange``:
+    a reason unless open)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {"seal_state": _l("Choose open, in-only or sealed.")}
+
+
+class CompoundSealForm(Form, CompoundChange):
+    """A compound's seal state, the same way (``CompoundChange`` without the temperature rule)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {"seal_state": _l("Choose open, in-only or sealed.")}

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..domain.audit import AuditAction, AuditTarget
-from ..domain.decision import Decision, Direction, OverrideReason, PassKind
+from ..domain.decision import Decision, Direction, OverrideReason, PassKind, SealState
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
@@ -71,6 +71,11 @@ LABELS: dict[str, dict] = {
     },
 }
 
+LABELS["seal_state"] = {
+    SealState.OPEN: _l("open"),
+    SealState.IN_ONLY: _l("in-only"),
+    SealState.SEALED: _l("sealed"),
+}
 LABELS["audit_target"] = {
     AuditTarget.COMPOUND: _l("compound"),
     AuditTarget.GATE: _l("gate"),
@@ -165,6 +170,7 @@ def register(app: Flask) -> None:
             "health_code_label": lambda v: label("health_code", v),
             "visitor_policy_label": lambda v: label("visitor_policy", v),
             "audit_action_label": lambda v: label("audit_action", v),
+            "seal_state_label": lambda v: label("seal_state", v),
             "audit_target_label": lambda v: label("audit_target", v),
             **CHOICES,
         }

@@ -79,3 +79,27 @@ def people(actor: User) -> list[tuple[int, str]]:
         .order_by(User.username)
     )
     return [tuple(r) for r in rows]
+
+
+def history(actor: User, action: str, target_ids: list[int], per_target: int = 3) -> dict:
+    """The latest changes of one kind per object, newest first: ``{target_id: [(entry, who,
+    details)]}`` (e.g. each building's seal history)."""
+    scope.require_role(actor, scope.MANAGERS)
+    out: dict[int, list] = {}
+    if not target_ids:
+        return out
+    rows = db.session.execute(
+        select(AuditEntry, User.username)
+        .outerjoin(User, User.id == AuditEntry.user_id)
+        .where(
+            AuditEntry.community_id.in_(scope.community_ids(actor)),
+            AuditEntry.action == AuditAction(action).value,
+            AuditEntry.target_id.in_(target_ids),
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    for entry, who in rows:
+        changes = out.setdefault(entry.target_id, [])
+        if len(changes) < per_target:
+            changes.append((entry, who, details(entry)))
+    return out

@@ -274,3 +274,16 @@ def set_visitor_policy(actor: User, compound_id: int, policy: VisitorPolicy) -> 
     )
     db.session.commit()
     return compound
+
+
+def buildings(actor: User) -> list[Building]:
+    """The buildings of the actor's compounds, by compound and name."""
+    scope.require_role(actor, scope.MANAGERS)
+    return list(
+        db.session.scalars(
+            select(Building)
+            .join(Compound, Compound.id == Building.compound_id)
+            .where(Compound.community_id.in_(scope.community_ids(actor)))
+            .order_by(Compound.name, Building.name)
+        )
+    )

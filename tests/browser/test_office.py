@@ -17,7 +17,8 @@ from kiosk.services.gate import GateAction
 from kiosk.services.passes import code_for
 
 from .. import factories
-from .conftest import PIN, new_page, screenshot
+from ._gate import no_temperature_rule, result, scan
+from .conftest import PIN, enrol_and_sign_in, new_page, screenshot
 
 # This file's own expect(), as patient as the page's actions (10 s, conftest.new_page): the
 # default 5 s is short for a shared two-core machine. The global default is left alone.
@@ -219,3 +220,32 @@ def test_office_acknowledges_a_fever_alert(page, live, site, in_app):
         assert alert.acknowledged_at is not None and alert.acknowledged_by_id == site.a.office.id
     page.reload()
     expect(page.locator("main table").first).to_contain_text("没有未处理的警报。")
+
+
+def test_a_building_sealed_from_its_page_is_refused_at_the_tablet(
+    page, browser, live, site, in_app
+):
+    """The office sets 1号楼 in-only on the seals page; at the gate, the resident's exit is
+    refused at the next scan, with the reason."""
+    no_temperature_rule(in_app, site)
+    with in_app():
+        code = code_for(site.a.pass_)
+    office_signs_in(page, live, site)
+    page.goto(live.url + "/office/seals")
+    expect(page.locator("h1")).to_have_text("封控管理")
+    form = page.locator(f"#building-{site.a.building.id}")
+    form.locator("select[name=seal_state]").select_option("in_only")
+    form.locator("input[name=reason]").fill("确诊病例密接")
+    form.get_by_role("button", name="设置").click()
+    row = page.locator(f"tr[data-building-id='{site.a.building.id}']")
+    expect(row).to_contain_text("只进不出 · 确诊病例密接")
+    expect(row).to_contain_text("开放 → 只进不出")
+    screenshot(page, "office-seals-zh")
+
+    tablet = new_page(browser)
+    enrol_and_sign_in(tablet, live, site)
+    tablet.click("[data-direction=out]")
+    scan(tablet, code)
+    shown = result(tablet)
+    assert (shown["decision"], shown["reasons"]) == ("deny", "building_in_only")
+    assert "只进不出" in shown["text"]

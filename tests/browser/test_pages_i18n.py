@@ -71,6 +71,7 @@ TEXT = {
     "staff": ("工作人员账号", "Staff accounts"),
     "create_account": ("创建账号", "Create the account"),
     "audit": ("操作记录", "Audit trail"),
+    "seals": ("封控管理", "Seals"),
     "set_pin": ("设置 PIN 码", "Set PIN"),
     "risk_areas": ("风险地区", "Risk areas"),
     "compounds": ("小区与访客", "Compounds and visitors"),
@@ -306,6 +307,10 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/staff")
     expect(office.get_by_role("button", name=t("create_account", lang))).to_be_visible()
     check(office, lang, "office-staff", office.locator("h1"), "staff")
+
+    office.goto(live.url + "/office/seals")
+    expect(office.locator("tr.compound").first).to_be_visible()
+    check(office, lang, "office-seals", office.locator("h1"), "seals")
 
     office.goto(live.url + "/office/audit")
     expect(office.locator("[data-testid=audit-filters]")).to_be_visible()

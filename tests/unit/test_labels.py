@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk import create_app
 from kiosk.domain.audit import AuditAction, AuditTarget
-from kiosk.domain.decision import Decision, Direction, OverrideReason, PassKind
+from kiosk.domain.decision import Decision, Direction, OverrideReason, PassKind, SealState
 from kiosk.domain.people import Role
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from kiosk.routes.helpers import LABELS
@@ -21,6 +21,7 @@ VALUE_SETS = {
     "health_code": HealthCode,
     "visitor_policy": VisitorPolicy,
     "audit_action": AuditAction,
+    "seal_state": SealState,
     "audit_target": AuditTarget,
 }
 

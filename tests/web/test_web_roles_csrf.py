@@ -38,6 +38,8 @@ POSTS = [
     "/office/devices",
     "/office/devices/{device}/enrolment",
     "/office/guards",
+    "/office/seals/buildings/{building}",
+    "/office/seals/compounds/{compound}",
     "/office/staff",
     "/office/staff/{staff}/password",
     "/office/staff/{staff}/active",
@@ -52,6 +54,7 @@ OFFICE_GETS = [
     "/office/guards",
     "/office/staff",
     "/office/audit",
+    "/office/seals",
     "/office/risk-areas",
     "/office/compounds",
     "/office/compounds/{compound}/poster",
@@ -141,6 +144,7 @@ def populate(world) -> dict:
         "device": a.device.id,
         "area": area.id,
         "staff": a.guard.id,
+        "building": a.building.id,
         "compound": a.compound.id,
         "slug": a.compound.public_slug,
     }
@@ -319,6 +323,7 @@ PAGES = [
     ("office", "GET", "/office/guards", "门岗人员", "Guards"),
     ("office", "GET", "/office/staff", "工作人员账号", "Staff accounts"),
     ("office", "GET", "/office/audit", "操作记录", "Audit trail"),
+    ("office", "GET", "/office/seals", "封控管理", "Seals"),
     ("office", "GET", "/office/risk-areas", "风险地区", "Risk areas"),
     ("office", "GET", "/office/compounds", "小区与访客", "Compounds and visitors"),
     (

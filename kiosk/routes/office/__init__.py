@@ -7,6 +7,7 @@ from . import (  # noqa: F401 - they add the views
     devices,
     guards,
     risk_areas,
+    seals,
     staff,
 )
 from .blueprint import bp
