@@ -27,7 +27,7 @@ from ..domain.people import Role
 from ..domain.visitors import HealthCode, VisitorPolicy, VisitPurpose
 from .base import Body, choice
 from .errors import label, rule
-from .org import BuildingChange, CompoundChange, DeviceCreate
+from .org import BuildingChange, CompoundChange, DeviceCreate, HouseholdChange
 from .risk_areas import RiskAreaCreate
 from .types import (
     IdText,
@@ -310,3 +310,28 @@ class CompoundSealForm(Form, CompoundChange):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
     messages = {"seal_state": _l("Choose open, in-only or sealed.")}
+
+
+# --- home observation -------------------------------------------------------------------------
+
+
+class ObservationForm(Form, HouseholdChange):
+    """Home observation for the households ticked on the page, until a date, with a reason."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    lists = frozenset({"household_ids"})
+    messages = {
+        "household_ids": _l("Choose at least one household."),
+        "observation_until": _l("Until: a date."),
+        "observation_reason": _l("Say why the household is under observation."),
+    }
+
+    household_ids: Annotated[list[IdText], Field(min_length=1)]
+    observation_until: Moment
+
+
+class EndObservationForm(Form):
+    lists = frozenset({"household_ids"})
+    messages = {"household_ids": _l("Choose at least one household.")}
+
+    household_ids: Annotated[list[IdText], Field(min_length=1)]

@@ -175,26 +175,66 @@ def create_household(actor: User, building_id: int, data: contract.HouseholdCrea
 
 def update_household(actor: User, household_id: int, data: contract.HouseholdChange) -> Household:
     """Start, change or end (``observation_until: null``) home observation."""
-    household, community_id = scope.load(actor, Household, household_id)
+    return observe(actor, [household_id], data)[0]
+
+
+def observe(actor: User, household_ids: list[int], data: contract.HouseholdChange) -> list:
+    """Start, extend or end (``observation_until: null``) home observation of many households
+    at once: all of them or none (one outside the actor's scope is NotFound, nothing changed)."""
+    loaded = [scope.load(actor, Household, ident) for ident in dict.fromkeys(household_ids)]
     until, reason = data.observation_until, data.observation_reason
     if until is not None and until <= utcnow():
         raise Invalid(
             _l("observation_until: must be in the future; send null to end the observation."),
             field="observation_until",
         )
-    household.observation_until = until
-    household.observation_reason = reason if until is not None else None
-    audit.record(
-        actor,
-        "household.observation" if until else "household.observation_end",
-        "household",
-        household.id,
-        community_id,
-        until=until,
-        reason=reason,
-    )
+    for household, community_id in loaded:
+        household.observation_until = until
+        household.observation_reason = reason if until is not None else None
+        audit.record(
+            actor,
+            "household.observation" if until else "household.observation_end",
+            "household",
+            household.id,
+            community_id,
+            until=until,
+            reason=reason,
+        )
     db.session.commit()
-    return household
+    return [household for household, _community in loaded]
+
+
+def under_observation(actor: User, now) -> list[tuple[Household, str, str]]:
+    """Households under home observation now, soonest end first, with building and compound."""
+    scope.require_role(actor, scope.MANAGERS)
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Household, Building.name, Compound.name)
+            .join(Building, Building.id == Household.building_id)
+            .join(Compound, Compound.id == Building.compound_id)
+            .where(
+                Compound.community_id.in_(scope.community_ids(actor)),
+                Household.observation_until > now,
+            )
+            .order_by(Household.observation_until, Building.name, Household.unit, Household.room)
+        )
+    ]
+
+
+def household_choices(actor: User) -> list[tuple[int, str, str, str, str]]:
+    """(id, compound, building, unit, room) of every household the actor reaches."""
+    scope.require_role(actor, scope.MANAGERS)
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(Household.id, Compound.name, Building.name, Household.unit, Household.room)
+            .join(Building, Building.id == Household.building_id)
+            .join(Compound, Compound.id == Building.compound_id)
+            .where(Compound.community_id.in_(scope.community_ids(actor)))
+            .order_by(Compound.name, Building.name, Household.unit, Household.room)
+        )
+    ]
 
 
 def create_resident(actor: User, household_id: int, data: contract.ResidentCreate) -> Resident:

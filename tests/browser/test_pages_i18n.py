@@ -72,6 +72,7 @@ TEXT = {
     "create_account": ("创建账号", "Create the account"),
     "audit": ("操作记录", "Audit trail"),
     "seals": ("封控管理", "Seals"),
+    "observation": ("居家观察", "Home observation"),
     "set_pin": ("设置 PIN 码", "Set PIN"),
     "risk_areas": ("风险地区", "Risk areas"),
     "compounds": ("小区与访客", "Compounds and visitors"),
@@ -311,6 +312,10 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/seals")
     expect(office.locator("tr.compound").first).to_be_visible()
     check(office, lang, "office-seals", office.locator("h1"), "seals")
+
+    office.goto(live.url + "/office/observation")
+    expect(office.locator("[data-testid=observe]")).to_be_visible()
+    check(office, lang, "office-observation", office.locator("h1"), "observation")
 
     office.goto(live.url + "/office/audit")
     expect(office.locator("[data-testid=audit-filters]")).to_be_visible()

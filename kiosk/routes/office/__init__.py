@@ -6,6 +6,7 @@ from . import (  # noqa: F401 - they add the views
     dashboard,
     devices,
     guards,
+    observation,
     risk_areas,
     seals,
     staff,
