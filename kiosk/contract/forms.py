@@ -305,6 +305,14 @@ class BuildingSealForm(Form, BuildingChange):
     messages = {"seal_state": _l("Choose open, in-only or sealed.")}
 
 
+class GateOpenForm(Form):
+    """Open or close a gate from the seals page (the API's ``GateChange``)."""
+
+    messages = {"open": _l("Choose open or closed.")}
+
+    open: Annotated[bool, Strict(False)]
+
+
 class CompoundSealForm(Form, CompoundChange):
     """A compound's seal state, the same way (``CompoundChange`` without the temperature rule)."""
 

@@ -103,3 +103,15 @@ def history(actor: User, action: str, target_ids: list[int], per_target: int = 3
         if len(changes) < per_target:
             changes.append((entry, who, details(entry)))
     return out
+
+
+def gate_history(actor: User, gate_ids: list[int], per_gate: int = 3) -> dict:
+    """The latest openings and closings of each gate, newest first (as ``history``)."""
+    opened = history(actor, "gate.open", gate_ids, per_gate)
+    closed = history(actor, "gate.close", gate_ids, per_gate)
+    return {
+        gate_id: sorted(opened.get(gate_id, []) + closed.get(gate_id, []), key=lambda c: -c[0].id)[
+            :per_gate
+        ]
+        for gate_id in set(opened) | set(closed)
+    }

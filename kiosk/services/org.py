@@ -327,3 +327,16 @@ def buildings(actor: User) -> list[Building]:
             .order_by(Compound.name, Building.name)
         )
     )
+
+
+def gates(actor: User) -> list[Gate]:
+    """The gates of the actor's compounds, by compound and name."""
+    scope.require_role(actor, scope.MANAGERS)
+    return list(
+        db.session.scalars(
+            select(Gate)
+            .join(Compound, Compound.id == Gate.compound_id)
+            .where(Compound.community_id.in_(scope.community_ids(actor)))
+            .order_by(Compound.name, Gate.name)
+        )
+    )

@@ -85,3 +85,17 @@ def test_a_street_user_sees_and_seals_every_community_of_the_street(app, world):
         f"/office/seals/buildings/{world.b.building.id}", {"seal_state": "sealed", "reason": "x"}
     )
     assert r.status_code == 303
+
+
+def test_a_gate_closed_from_the_page_refuses_everyone_until_opened(app, world, office, tablet):
+    a = world.a
+    r = office.post(f"/office/seals/gates/{a.gate.id}", {"open": "false"}, follow_redirects=True)
+    row = row_of(r.text, "gate", a.gate.id)
+    assert "关闭" in row and ">开放此门</button>" in row and "office_a: 关闭门岗" in row
+    scanned = tablet.scan(factories.code(a.pass_), temperature="36.5")
+    assert decision_of(scanned) == ("deny", ["gate_closed"])
+    office.post(f"/office/seals/gates/{a.gate.id}", {"open": "true"})
+    assert decision_of(tablet.scan(factories.code(a.pass_), temperature="36.5"))[0] == "allow"
+    assert (
+        office.post(f"/office/seals/gates/{world.b.gate.id}", {"open": "false"}).status_code == 404
+    )

@@ -41,6 +41,7 @@ POSTS = [
     "/office/observation",
     "/office/observation/end",
     "/office/seals/buildings/{building}",
+    "/office/seals/gates/{gate}",
     "/office/seals/compounds/{compound}",
     "/office/staff",
     "/office/staff/{staff}/password",
@@ -148,6 +149,7 @@ def populate(world) -> dict:
         "area": area.id,
         "staff": a.guard.id,
         "building": a.building.id,
+        "gate": a.gate.id,
         "compound": a.compound.id,
         "slug": a.compound.public_slug,
     }

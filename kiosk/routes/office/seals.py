@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...contract.errors import problems
-from ...contract.forms import BuildingSealForm, CompoundSealForm
+from ...contract.forms import BuildingSealForm, CompoundSealForm, GateOpenForm
 from ...domain.decision import SealState
 from ...services import audit, org
 from ...services.errors import ServiceError
@@ -20,13 +20,16 @@ from .blueprint import bp
 def _page(status: int = 200, **extra):
     compounds = org.compounds(current_user)
     buildings = org.buildings(current_user)
+    gates = org.gates(current_user)
     page = render_template(
         "office/seals.html",
         compounds=compounds,
         buildings=buildings,
+        gates=gates,
         seal_states=tuple(SealState),
         compound_history=audit.history(current_user, "compound.seal", [c.id for c in compounds]),
         building_history=audit.history(current_user, "building.seal", [b.id for b in buildings]),
+        gate_history=audit.gate_history(current_user, [g.id for g in gates]),
         failed=extra.pop("failed", None),
         typed=extra.pop("typed", {}),
         errors=extra.pop("errors", []),
@@ -72,4 +75,15 @@ def seal_compound(compound_id: int):
         "compound",
         compound_id,
         lambda: org.update_compound(current_user, compound_id, CompoundSealForm.read(request.form)),
+    )
+
+
+@bp.post("/seals/gates/<int:gate_id>")
+@role_required("office", "street")
+def open_gate(gate_id: int):
+    """Open or close a gate: a closed gate refuses everyone at the next scan."""
+    return _set(
+        "gate",
+        gate_id,
+        lambda: org.update_gate(current_user, gate_id, GateOpenForm.read(request.form)),
     )
