@@ -16,6 +16,7 @@ from flask import current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.people import Role
@@ -239,5 +240,10 @@ def create_user(
             raise Invalid(_l("A resident user needs a household."), field="household")
         user.household_id = household.id
     db.session.add(user)
+    try:
+        db.session.flush()  # the unique index decides a race for the same name
+    except IntegrityError:
+        db.session.rollback()
+        raise Invalid(_l("username: taken already."), field="username") from None
     db.session.commit()
     return user

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, User
+from kiosk.models import AuditEntry, User, utcnow
 from tests import factories
 
 from .conftest import Browser
@@ -129,3 +129,41 @@ def test_a_street_user_chooses_the_community_of_a_new_account(app, world):
         },
     )
     assert r.status_code == 303 and user_named("guard_c").community_id == world.b.community.id
+
+
+def test_two_offices_creating_one_name_at_the_same_moment_get_an_answer_not_a_500(
+    app, world, office
+):
+    """The name is checked, then inserted: another server's insert of the same name lands in
+    between (run just before this INSERT by an engine listener); the unique index decides and
+    the loser is told the name is taken."""
+    fired = []
+
+    def other_server_takes_the_name(_conn, _cursor, statement, *_args):
+        if re.match(r'\s*INSERT INTO "?user"? ', statement, re.IGNORECASE):
+            if not fired:
+                fired.append(True)
+                with db.engine.begin() as other:
+                    other.execute(
+                        User.__table__.insert().values(
+                            username="guard_race",
+                            role="guard",
+                            password_hash="x",
+                            community_id=world.a.community.id,
+                            active=True,
+                            session_epoch=0,
+                            created_at=utcnow(),
+                        )
+                    )
+
+    event.listen(db.engine, "before_cursor_execute", other_server_takes_the_name)
+    try:
+        r = office.post(
+            "/office/staff",
+            {"username": "guard_race", "role": "guard", "password": "a-long-password"},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", other_server_takes_the_name)
+    assert fired and r.status_code == 200
+    assert errors_of(r) == {"username": "用户名已被占用。"}
+    assert db.session.scalar(select(db.func.count()).where(User.username == "guard_race")) == 1
