@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -17,12 +17,10 @@ from ..models import (
     Compound,
     Gate,
     Household,
-    Resident,
     User,
-    Visit,
     utcnow,
 )
-from . import audit, scope
+from . import audit, gatelog, scope
 from .errors import NotFound
 
 
@@ -42,32 +40,26 @@ class AlertRow:
 
 
 _SECOND = aliased(AccessEvent)
-_HOST = aliased(Household)
 
 
 def _rows(actor: User, *where, order, limit: int) -> list[AlertRow]:
     stmt = (
-        select(
-            Alert,
-            Gate.name,
-            Compound.name,
-            func.coalesce(Resident.name, Visit.name),
-            Building.name,
-            Household.unit,
-            Household.room,
-            AccessEvent.visit_id.is_not(None),
-            _SECOND.temperature,
+        gatelog.with_holder(
+            select(
+                Alert,
+                Gate.name,
+                Compound.name,
+                gatelog.HOLDER_NAME,
+                Building.name,
+                Household.unit,
+                Household.room,
+                AccessEvent.visit_id.is_not(None),
+                _SECOND.temperature,
+            )
+            .join(Gate, Gate.id == Alert.gate_id)
+            .join(Compound, Compound.id == Gate.compound_id)
+            .join(AccessEvent, AccessEvent.id == Alert.event_id)
         )
-        .join(Gate, Gate.id == Alert.gate_id)
-        .join(Compound, Compound.id == Gate.compound_id)
-        .join(AccessEvent, AccessEvent.id == Alert.event_id)
-        .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
-        .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
-        .outerjoin(
-            Household,
-            Household.id == func.coalesce(Resident.household_id, Visit.host_household_id),
-        )
-        .outerjoin(Building, Building.id == Household.building_id)
         .outerjoin(_SECOND, _SECOND.id == Alert.closed_by_event_id)
         .where(Alert.community_id.in_(scope.community_ids(actor)), *where)
         .order_by(order)

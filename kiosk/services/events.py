@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ..contract.events import EventQuery
 from ..extensions import db
-from ..models import AccessEvent, Compound, Gate, Pass, Resident, User, Visit
+from ..models import AccessEvent, Compound, Gate, Pass, Resident, User
 from . import gatelog, scope
 
 
@@ -67,11 +67,11 @@ def undecided_refers(actor: User, since: datetime, limit: int = 50):
     """
     scope.require_role(actor, scope.MANAGERS)
     return db.session.execute(
-        select(AccessEvent, Gate.name, func.coalesce(Resident.name, Visit.name))
-        .join(Gate, Gate.id == AccessEvent.gate_id)
-        .join(Compound, Compound.id == Gate.compound_id)
-        .outerjoin(Resident, Resident.id == AccessEvent.resident_id)
-        .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
+        gatelog.with_holder(
+            select(AccessEvent, Gate.name, gatelog.HOLDER_NAME)
+            .join(Gate, Gate.id == AccessEvent.gate_id)
+            .join(Compound, Compound.id == Gate.compound_id)
+        )
         .where(
             Compound.community_id.in_(scope.community_ids(actor)),
             AccessEvent.occurred_at >= since,

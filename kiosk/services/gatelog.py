@@ -149,27 +149,38 @@ def answered(conn: Connection | Session, device_id: int, request_id: str | None)
     )
 
 
-def replay(event_id: int) -> ScanResult:
-    """The answer already given to an event (a resident's scan or a visitor's)."""
-    row = db.session.execute(
-        select(
-            AccessEvent,
-            Pass.kind,
-            func.coalesce(Resident.name, Visit.name),
-            Household.unit,
-            Building.name,
-            Building.compound_id == Gate.compound_id,
-        )
-        .join(Gate, Gate.id == AccessEvent.gate_id)
-        .outerjoin(Pass, Pass.id == AccessEvent.pass_id)
-        .outerjoin(Resident, Resident.id == Pass.resident_id)
+HOLDER_NAME = func.coalesce(Resident.name, Visit.name)
+
+
+def with_holder(stmt):
+    """Join an access event's holder: the resident or the visitor, and the household (the
+    resident's, or the one the visitor came to) with its building. ``HOLDER_NAME`` is the name."""
+    return (
+        stmt.outerjoin(Resident, Resident.id == AccessEvent.resident_id)
         .outerjoin(Visit, Visit.id == AccessEvent.visit_id)
         .outerjoin(
             Household,
             Household.id == func.coalesce(Resident.household_id, Visit.host_household_id),
         )
         .outerjoin(Building, Building.id == Household.building_id)
-        .where(AccessEvent.id == event_id)
+    )
+
+
+def replay(event_id: int) -> ScanResult:
+    """The answer already given to an event (a resident's scan or a visitor's)."""
+    row = db.session.execute(
+        with_holder(
+            select(
+                AccessEvent,
+                Pass.kind,
+                HOLDER_NAME,
+                Household.unit,
+                Building.name,
+                Building.compound_id == Gate.compound_id,
+            )
+            .join(Gate, Gate.id == AccessEvent.gate_id)
+            .outerjoin(Pass, Pass.id == AccessEvent.pass_id)
+        ).where(AccessEvent.id == event_id)
     ).one()
     event, kind, name, unit, building, ours = row
     db.session.rollback()
@@ -241,7 +252,7 @@ def _decisions(*where, order, limit: int) -> list[RecentDecision]:
             AccessEvent.direction,
             AccessEvent.decision,
             AccessEvent.reasons,
-            func.coalesce(Resident.name, Visit.name, ""),
+            func.coalesce(HOLDER_NAME, ""),
             AccessEvent.override,
             AccessEvent.manual,
             User.username,

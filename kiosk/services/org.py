@@ -287,12 +287,21 @@ def communities(actor: User) -> list[tuple[int, str]]:
 
 
 def compounds(actor: User) -> list[Compound]:
+    return _of_compounds(actor, Compound)
+
+
+def _of_compounds(actor: User, model) -> list:
+    """The compounds of the actor's communities, or their buildings or gates (``model``), by
+    compound and name."""
     scope.require_role(actor, scope.MANAGERS)
+    stmt = select(model)
+    if model is not Compound:
+        stmt = stmt.join(Compound, Compound.id == model.compound_id)
     return list(
         db.session.scalars(
-            select(Compound)
-            .where(Compound.community_id.in_(scope.community_ids(actor)))
-            .order_by(Compound.name)
+            stmt.where(Compound.community_id.in_(scope.community_ids(actor))).order_by(
+                Compound.name, model.name
+            )
         )
     )
 
@@ -317,26 +326,8 @@ def set_visitor_policy(actor: User, compound_id: int, policy: VisitorPolicy) -> 
 
 
 def buildings(actor: User) -> list[Building]:
-    """The buildings of the actor's compounds, by compound and name."""
-    scope.require_role(actor, scope.MANAGERS)
-    return list(
-        db.session.scalars(
-            select(Building)
-            .join(Compound, Compound.id == Building.compound_id)
-            .where(Compound.community_id.in_(scope.community_ids(actor)))
-            .order_by(Compound.name, Building.name)
-        )
-    )
+    return _of_compounds(actor, Building)
 
 
 def gates(actor: User) -> list[Gate]:
-    """The gates of the actor's compounds, by compound and name."""
-    scope.require_role(actor, scope.MANAGERS)
-    return list(
-        db.session.scalars(
-            select(Gate)
-            .join(Compound, Compound.id == Gate.compound_id)
-            .where(Compound.community_id.in_(scope.community_ids(actor)))
-            .order_by(Compound.name, Gate.name)
-        )
-    )
+    return _of_compounds(actor, Gate)

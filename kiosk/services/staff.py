@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from ..contract.forms import StaffForm
+from ..contract.forms import STAFF_ROLES, StaffForm
 from ..domain.people import Role
 from ..extensions import db
 from ..models import Community, User
@@ -49,9 +49,6 @@ def set_pin(actor: User, guard_id: int, pin: object) -> User:
     return guard
 
 
-MANAGED_ROLES = (Role.GUARD, Role.WORKER, Role.OFFICE)
-
-
 def staff(actor: User) -> list[User]:
     """The staff accounts of the actor's communities (street users are the street's)."""
     scope.require_role(actor, scope.MANAGERS)
@@ -59,7 +56,7 @@ def staff(actor: User) -> list[User]:
         db.session.scalars(
             select(User)
             .where(
-                User.role.in_([r.value for r in MANAGED_ROLES]),
+                User.role.in_([r.value for r in STAFF_ROLES]),
                 User.community_id.in_(scope.community_ids(actor)),
             )
             .order_by(User.community_id, User.role, User.username)
@@ -70,7 +67,7 @@ def staff(actor: User) -> list[User]:
 def create(actor: User, form: StaffForm) -> User:
     """A guard, worker or office user of one of the actor's communities."""
     scope.require_role(actor, scope.MANAGERS)
-    if form.role not in MANAGED_ROLES:
+    if form.role not in STAFF_ROLES:
         raise Invalid(_l("Choose the role."), field="role")
     community_id = form.community_id if actor.role == Role.STREET else actor.community_id
     if community_id is None:
@@ -89,7 +86,7 @@ def _managed(actor: User, user_id: int) -> User:
     user = db.session.get(User, user_id) if user_id <= scope.MAX_ID else None
     if (
         user is None
-        or user.role not in MANAGED_ROLES
+        or user.role not in STAFF_ROLES
         or user.community_id is None
         or not scope.in_scope(actor, user.community_id)
     ):
