@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -14,10 +14,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -95,6 +97,10 @@ class Gate(db.Model):
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Opening hours, local time of day (the deployment's time zone): both or neither; a window
+    # across midnight when opens_at > closes_at (domain/schedules.py ``gate_open_at``).
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
     compound: Mapped[Compound] = relationship()
 
 
@@ -119,6 +125,10 @@ class Household(db.Model):
     room: Mapped[str] = mapped_column(String(20))
     observation_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     observation_reason: Mapped[str | None] = mapped_column(String(200))
+    # Deliveries and services for a household not under observation too (the office allows).
+    services_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     building: Mapped[Building] = relationship()
 
 
@@ -182,6 +192,10 @@ class User(db.Model):
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    # A resident's login is bound to their own record (joined with the household's slip).
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), unique=True)
+    # 关怀模式: larger type, fewer elements, high contrast on the resident's pages.
+    care_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     locale: Mapped[str | None] = mapped_column(String(10))
     pin_hash: Mapped[str | None] = mapped_column(
         String(256)
@@ -355,3 +369,117 @@ class Alert(db.Model):
     # A second reading at the gate below the threshold closes the alert (acknowledged_at set,
     # acknowledged_by_id empty): this is that reading's event.
     closed_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("access_event.id"))
+
+
+class SealSchedule(db.Model):
+    """A compound's or building's seal state from/until a moment, set in advance. Nothing runs
+    at its times: the scan computes the state in force (domain/schedules.py). Cancelling keeps
+    the row (``cancelled_at``) for the history."""
+
+    __tablename__ = "seal_schedule"
+    __table_args__ = (
+        # The scan asks for the schedules of one compound (its own and its buildings') that
+        # have not ended; the page for those of some targets.
+        Index("ix_seal_schedule_compound_ends", "compound_id", "ends_at"),
+        Index("ix_seal_schedule_target", "target_kind", "target_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(10))  # compound | building
+    target_id: Mapped[int] = mapped_column(Integer)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))  # the target's compound
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10))  # SealState
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+# --- residents on their phones (issue "Residents on their phones") --------------------------
+
+
+class HouseholdInvite(db.Model):
+    """A joining slip the office prints for a household: a one-time code (kept only as a keyed
+    hash) that expires. Issuing a new slip revokes the household's earlier ones."""
+
+    __tablename__ = "household_invite"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VisitInvite(db.Model):
+    """A resident's invitation of a visitor on a day: the share link's token (a keyed hash)
+    leads to the one-time visitor code of its ``visit`` (status ``registered`` until used)."""
+
+    __tablename__ = "visit_invite"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceRequest(db.Model):
+    """Groceries, water, medicine, a parcel or rubbish for a household that may not go out,
+    followed from received to confirmed. ``status`` changes by conditional UPDATE, so two
+    workers cannot both take one request."""
+
+    __tablename__ = "service_request"
+    __table_args__ = (Index("ix_service_request_community_status", "community_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_way_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DoorAnnouncement(db.Model):
+    """A household under observation says it will open its door (collecting a delivery,
+    putting out rubbish) within a short window: door alarms read it later."""
+
+    __tablename__ = "door_announcement"
+    __table_args__ = (Index("ix_door_announcement_household_ends", "household_id", "ends_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notice(db.Model):
+    """A notice of the office for a whole community, one compound or one building."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_community_created", "community_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(String(2000))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

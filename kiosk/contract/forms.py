@@ -21,22 +21,40 @@ from pydantic import (
     model_validator,
 )
 
-from ..domain.audit import AuditAction, AuditTarget
-from ..domain.decision import Decision, Direction, OverrideReason
+from ..domain.decision import Decision, Direction, OverrideReason, PassKind
 from ..domain.people import Role
 from ..domain.visitors import HealthCode, VisitorPolicy, VisitPurpose
+from .audit import AuditFilters
 from .base import Body, choice
 from .errors import label, rule
-from .org import BuildingChange, CompoundChange, DeviceCreate, HouseholdChange
+from .org import (
+    GATE_HOURS_LABELS,
+    BuildingChange,
+    BuildingCreate,
+    CompoundChange,
+    DeviceCreate,
+    HouseholdChange,
+    HouseholdCreate,
+    PeopleSearchBody,
+    ResidentChange,
+    ResidentCreate,
+    SealScheduleCreate,
+    TestResultCreate,
+    TimeOfDay,
+    check_gate_hours,
+)
+from .passes import ExemptionCreate, PassRevoke
 from .risk_areas import RiskAreaCreate
 from .types import (
     IdText,
     Last4,
     Moment,
+    PageNumberText,
     Phone,
     Pin,
     RequestId,
     TemperatureText,
+    TestWindowHoursText,
     UnixMillisText,
     text,
 )
@@ -273,10 +291,11 @@ class ActiveForm(Form):
 # --- the audit trail --------------------------------------------------------------------------
 
 
-class AuditQuery(Form):
+class AuditQuery(Form, AuditFilters):
     """Filters of the audit page (a GET form): who, what kind of change, which kind of object,
     from and until when; ``before`` pages back."""
 
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
     messages = {
         "action": _l("Choose a kind of change from the list."),
         "target": _l("Choose a kind of object from the list."),
@@ -286,11 +305,6 @@ class AuditQuery(Form):
         "who": _l("Choose a person from the list."),
     }
 
-    who: IdText = None  # a user chosen in a list: an id, never a name in the URL
-    action: choice(AuditAction) = None
-    target: choice(AuditTarget) = None
-    since: Moment = None
-    until: Moment = None
     before: IdText = None
 
 
@@ -320,6 +334,37 @@ class CompoundSealForm(Form, CompoundChange):
     messages = {"seal_state": _l("Choose open, in-only or sealed.")}
 
 
+class SealScheduleForm(Form, SealScheduleCreate):
+    """A compound's or building's seal from/until a time, from the seals page: the same form as
+    a seal set now, with a From or an Until (read in the deployment's time zone)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {
+        "seal_state": _l("Choose open, in-only or sealed."),
+        "starts_at": {"moment": _l("From: a date and time.")},
+        "ends_at": {"moment": _l("Until: a date and time.")},
+    }
+
+
+class GateHoursForm(Form):
+    """A gate's opening hours from the seals page: two times of day, both blank for none (open
+    whenever the gate is open); closing earlier than opening is a window across midnight."""
+
+    labels = GATE_HOURS_LABELS
+    messages = {
+        "opens_at": {"time_of_day": _l("Opens at: a time of day such as 08:00.")},
+        "closes_at": {"time_of_day": _l("Closes at: a time of day such as 22:00.")},
+    }
+
+    opens_at: TimeOfDay = None
+    closes_at: TimeOfDay = None
+
+    @model_validator(mode="after")
+    def _rules(self):
+        check_gate_hours(self.opens_at, self.closes_at)
+        return self
+
+
 # --- home observation -------------------------------------------------------------------------
 
 
@@ -343,3 +388,134 @@ class EndObservationForm(Form):
     messages = {"household_ids": _l("Choose at least one household.")}
 
     household_ids: Annotated[list[IdText], Field(min_length=1)]
+
+
+# --- places and people ------------------------------------------------------------------------
+
+
+class PeopleSearch(Form, PeopleSearchBody):
+    """The office's search for people: where they live, and part of the name or the last four
+    characters of the ID number or phone. Sent as a POST form, so no name or number is ever in a
+    URL or a server log. The fields are the API's (``POST /api/v1/residents/search``); the ids
+    arrive as text from the lists."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {
+        "compound_id": _l("Choose a compound from the list."),
+        "building_id": _l("Choose a building from the list."),
+        "page": _l("Not found."),
+    }
+
+    compound_id: IdText = None
+    building_id: IdText = None
+    page: PageNumberText = None
+
+
+class BuildingForm(Form, BuildingCreate):
+    """A new building of one of the office's compounds."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {"compound_id": _l("Choose a compound from the list.")}
+
+    compound_id: IdText
+
+
+class HouseholdForm(Form, HouseholdCreate):
+    """A new household (unit and room) of a building."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class ResidentForm(Form, ResidentCreate):
+    """A new member of a household: the ID number and phone are optional and kept only as a
+    keyed hash and their last four characters."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class ResidentEditForm(Form, ResidentChange):
+    """A member's name, and a new ID number or phone (blank keeps the stored one)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+# --- passes, exemptions and tests -------------------------------------------------------------
+
+PASS_KIND = rule("pass_kind", "kind", _l("Choose a phone pass or a paper pass."))
+
+
+class PassForm(Form):
+    """A phone pass (rotating code) or a paper pass (printed) for one member, from the
+    household's page (the API's ``PassCreate``)."""
+
+    messages = {"kind": PASS_KIND.message, "valid_until": _l("Valid until: a date.")}
+
+    kind: choice(PassKind)
+    valid_until: Moment = None
+
+    @model_validator(mode="after")
+    def _issuable(self):
+        if self.kind not in (PassKind.RESIDENT, PassKind.PAPER):
+            raise PASS_KIND.error()
+        return self
+
+
+class RevokeForm(Form, PassRevoke):
+    """Revoke a lost or wrong pass: the gate refuses it at once."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class TestForm(Form, TestResultCreate):
+    """A nucleic-acid result recorded by hand for one member."""
+
+    __test__ = False  # not a pytest class
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    messages = {
+        "taken_at": _l("Taken at: a date and time."),
+        "result": _l("Choose negative or positive."),
+    }
+
+
+class ExemptionForm(Form, ExemptionCreate):
+    """One exemption window for every ticked resident (the exam students at once)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    lists = frozenset({"resident_ids"})
+    messages = {
+        "resident_ids": _l("Choose at least one person."),
+        "valid_from": _l("From: a date and time."),
+        "valid_until": _l("Until: a date and time."),
+        "purpose": _l("Say what the exemption is for."),
+        "negative_test_within_hours": _l("Hours: a whole number from 1 to 336."),
+    }
+
+    resident_ids: Annotated[list[IdText], Field(min_length=1, max_length=500)]
+    negative_test_within_hours: TestWindowHoursText = None
+
+
+class ChosenPeople(Form):
+    """The people ticked in a picker, shown again when the form around them had a problem."""
+
+    lists = frozenset({"resident_ids"})
+
+    resident_ids: Annotated[list[IdText], Field(max_length=500)] = []
+
+
+class LedgerForm(Form):
+    """The two-ledger check of exemptions: the uploaded list (``file``) against the holders of
+    exemptions with this purpose (all of them when blank)."""
+
+    purpose: text(200) = None
+
+
+ObservationOrder = Literal["until", "-until", "place", "reason"]
+
+
+class ObservationQuery(Form):
+    """``?sort=``: the list of households under observation by end (soonest first, or latest
+    first with ``-until``), by place, or by reason."""
+
+    messages = {"sort": _l("Choose an order from the list.")}
+
+    sort: ObservationOrder = "until"

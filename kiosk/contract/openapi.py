@@ -22,6 +22,8 @@ from .types import MAX_ID
 
 STAFF = "staff"
 DEVICE = "device"
+# A resident signed in on their phone (a token from POST /api/v1/tokens): their household only.
+RESIDENT = "resident"
 
 ERROR_TEXT = {
     400: "The body is not a JSON object",
@@ -56,7 +58,7 @@ class Operation:
             statuses |= {400, 422}
         if self.query is not None:
             statuses.add(422)
-        if self.security == STAFF:
+        if self.security in (STAFF, RESIDENT):
             statuses |= {401, 403, 404, 429}
         elif self.security == DEVICE:
             statuses |= {401, 429}
@@ -195,6 +197,11 @@ def document(app: Flask, blueprint: str, info: dict) -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A gate device's token, shown once when it is registered",
+                },
+                RESIDENT: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A joined resident's token from POST /api/v1/tokens",
                 },
             },
         },

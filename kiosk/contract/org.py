@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import time
+from typing import Annotated, Any
+
 from flask_babel import lazy_gettext as _l
-from pydantic import Field, model_validator
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..domain.decision import SealState, TestOutcome
 from ..domain.devices import DeviceKind
@@ -91,8 +96,94 @@ class GateCreate(Body):
     name: text(100)
 
 
+# A time of day, local to the deployment's time zone: "08:00" or "08:00:00".
+TIME_OF_DAY_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_TIME_OF_DAY = re.compile(TIME_OF_DAY_PATTERN.replace("$", r"\Z"))
+
+
+def _time_of_day(value: Any) -> time:
+    if not isinstance(value, str) or not _TIME_OF_DAY.match(value):
+        raise PydanticCustomError("time_of_day", "must be a time of day such as 08:00")
+    return time.fromisoformat(value)
+
+
+TimeOfDay = Annotated[
+    time,
+    PlainValidator(_time_of_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TIME_OF_DAY_PATTERN,
+            "description": "Local time of day in the deployment's time zone, HH:MM",
+        }
+    ),
+]
+TimeOfDayOut = Annotated[
+    time,
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": TIME_OF_DAY_PATTERN}, mode="serialization"),
+]
+
+# Hours go together: the one left out (or null beside a time) is named.
+_BOTH = _l("Give both opening hours, or neither (open all day).")
+GATE_HOURS_NEED_OPENS = rule("gate_hours_need_opens", "opens_at", _BOTH)
+GATE_HOURS_NEED_CLOSES = rule("gate_hours_need_closes", "closes_at", _BOTH)
+GATE_HOURS_EQUAL = rule(
+    "gate_hours_equal", "closes_at", _l("The gate must close at another time than it opens.")
+)
+GATE_NOTHING_TO_CHANGE = rule(
+    "gate_nothing_to_change", "open", _l("open: open or close the gate, or give opening hours.")
+)
+GATE_HOURS_LABELS = {"opens_at": _l("Opens at"), "closes_at": _l("Closes at")}
+
+
+def check_gate_hours(opens_at: time | None, closes_at: time | None) -> None:
+    if opens_at is None and closes_at is not None:
+        raise GATE_HOURS_NEED_OPENS.error()
+    if closes_at is None and opens_at is not None:
+        raise GATE_HOURS_NEED_CLOSES.error()
+    if opens_at is not None and opens_at == closes_at:
+        raise GATE_HOURS_EQUAL.error()
+
+
+def _null_with(a: str, b: str) -> dict:
+    """JSON Schema: when ``a`` is sent as null, ``b`` is null too."""
+    return {
+        "if": {"required": [a], "properties": {a: {"type": "null"}}},
+        "then": {"properties": {b: {"type": "null"}}},
+    }
+
+
 class GateChange(Body):
-    open: bool
+    """Open or close a gate, set its opening hours, or both. Hours go together: both times
+    (a window across midnight when it opens later than it closes; not the same time twice) or
+    both null (no hours: open whenever it is open)."""
+
+    labels = GATE_HOURS_LABELS
+    model_config = {
+        "json_schema_extra": {
+            "anyOf": [{"required": ["open"]}, {"required": ["opens_at", "closes_at"]}],
+            "dependentRequired": {"opens_at": ["closes_at"], "closes_at": ["opens_at"]},
+            "allOf": [_null_with("opens_at", "closes_at"), _null_with("closes_at", "opens_at")],
+        }
+    }
+
+    open: bool = None
+    opens_at: TimeOfDay | None = Field(None, description="Opens at (inclusive), HH:MM local")
+    closes_at: TimeOfDay | None = Field(None, description="Closes at (exclusive), HH:MM local")
+
+    @model_validator(mode="after")
+    def _rules(self):
+        hours = {"opens_at", "closes_at"} & self.model_fields_set
+        if self.open is None and not hours:
+            raise GATE_NOTHING_TO_CHANGE.error()
+        if hours:
+            if hours == {"opens_at"}:
+                raise GATE_HOURS_NEED_CLOSES.error()
+            if hours == {"closes_at"}:
+                raise GATE_HOURS_NEED_OPENS.error()
+            check_gate_hours(self.opens_at, self.closes_at)
+        return self
 
 
 class Gate(Out):
@@ -100,6 +191,8 @@ class Gate(Out):
     compound_id: int
     name: str
     open: bool = Field(validation_alias="is_open")
+    opens_at: TimeOfDayOut | None = Field(description="Opening hours, HH:MM local; null: none")
+    closes_at: TimeOfDayOut | None
 
 
 # --- buildings --------------------------------------------------------------------------------
@@ -129,6 +222,30 @@ class Building(Out):
     name: str
     seal_state: SealState
     seal_reason: str | None
+
+
+# --- seal schedules ---------------------------------------------------------------------------
+
+SCHEDULE_ORDER = rule("schedule_order", "ends_at", _l("Until: must be later than From."))
+SCHEDULE_LABELS = {"starts_at": _l("From"), "ends_at": _l("Until")}
+
+
+class SealScheduleCreate(Body):
+    """A compound's or building's seal state from a moment (now when left out) until another
+    (until cancelled when left out), with a reason. It takes effect at the gate at its time."""
+
+    labels = SCHEDULE_LABELS
+
+    seal_state: SealStateValue
+    reason: text(200)
+    starts_at: Moment = Field(None, description="Not in the past; now when left out")
+    ends_at: Moment = Field(None, description="Later than starts_at; none: until cancelled")
+
+    @model_validator(mode="after")
+    def _rules(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise SCHEDULE_ORDER.error()
+        return self
 
 
 # --- households -------------------------------------------------------------------------------
@@ -183,6 +300,36 @@ class ResidentCreate(Body):
     name: text(50)
     id_number: IdNumber = None
     phone: Phone = None
+
+
+class ResidentChange(Body):
+    """A member's name, or a new ID number or phone (only their hash and last four are kept)."""
+
+    model_config = {"json_schema_extra": {"minProperties": 1}}
+
+    name: text(50) = None
+    id_number: IdNumber = None
+    phone: Phone = None
+
+    @model_validator(mode="after")
+    def _rules(self):
+        if self.name is None and self.id_number is None and self.phone is None:
+            raise NOTHING_TO_CHANGE.error()
+        return self
+
+
+class PeopleSearchBody(Body):
+    """A search for people: where they live, and part of the name or the last four characters
+    of the ID number or phone. Sent in a POST body, so no name or number is ever in a URL."""
+
+    compound_id: Id = Field(None, description="Only this compound's residents")
+    building_id: Id = Field(None, description="Only this building's residents")
+    unit: text(20) = None
+    room: text(20) = None
+    q: text(50) = Field(
+        None,
+        description="Part of the name, or the last four characters of the ID number or phone",
+    )
 
 
 class Resident(Out):

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from ..domain.decision import PassKind
 from .base import Body, Out
-from .types import LocalTime, Moment, TestWindowHours, text
+from .paging import FlagText, Paged, option
+from .types import IdText, LocalTime, Moment, TestWindowHours, text
 
 
 class PassCreate(Body):
@@ -52,3 +53,30 @@ class IssuedPass(Pass):
     @classmethod
     def of(cls, row, code: str) -> IssuedPass:
         return cls.model_validate({**Pass.model_validate(row).__dict__, "code": code})
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class PassQuery(Paged):
+    resident_id: IdText = Field(None, description="Only this person's passes")
+    kind: option(PassKind) = Field(None, description="Only this kind of pass")
+    active: FlagText = Field(
+        None,
+        description="true: only passes valid now (not revoked, within their window); "
+        "false: only revoked, expired or not yet valid ones",
+    )
+
+
+class ExemptionQuery(Paged):
+    resident_id: IdText = Field(None, description="Only this person's exemptions")
+    active: FlagText = Field(
+        None,
+        description="true: only exemptions valid now (not revoked, within their window); "
+        "false: only the others",
+    )
+
+
+class PassPage(Out):
+    items: list[Pass]
+    next_after: int | None = Field(description="Pass as after for the next page; null at the end")

@@ -79,8 +79,10 @@ Id = _whole_number(1, MAX_ID)
 # keys is a clear error on the page, never a 500.
 IdText = _whole_number_text(1, MAX_ID)
 TestWindowHours = _whole_number(1, 24 * 14)
+TestWindowHoursText = _whole_number_text(1, 24 * 14)
 PageSizeText = _whole_number_text(1, 1000)
 AfterIdText = _whole_number_text(0, MAX_ID)
+PageNumberText = _whole_number_text(1, 100_000)
 
 
 # --- text ---------------------------------------------------------------------------------------

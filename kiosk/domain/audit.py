@@ -21,6 +21,7 @@ class AuditTarget(StrEnum):
     ALERT = "alert"
     SCAN = "scan"
     RISK_AREA = "risk_area"
+    IMPORT = "import"
 
 
 class AuditAction(StrEnum):
@@ -38,7 +39,9 @@ class AuditAction(StrEnum):
     HOUSEHOLD_OBSERVATION_END = "household.observation_end"
     RESIDENT_CREATE = "resident.create"
     TEST_RECORD = "test.record"
+    TEST_IMPORT = "test.import"
     PASS_ISSUE = "pass.issue"
+    PASS_ISSUE_BULK = "pass.issue_bulk"
     PASS_REVOKE = "pass.revoke"
     EXEMPTION_ISSUE = "exemption.issue"
     DEVICE_CREATE = "device.create"
@@ -53,6 +56,13 @@ class AuditAction(StrEnum):
     SCAN_OVERRIDE = "scan.override"
     RISK_AREA_CREATE = "risk_area.create"
     RISK_AREA_DELETE = "risk_area.delete"
+    COMPOUND_SEAL_SCHEDULE = "compound.seal_schedule"
+    COMPOUND_SEAL_SCHEDULE_CANCEL = "compound.seal_schedule_cancel"
+    BUILDING_SEAL_SCHEDULE = "building.seal_schedule"
+    BUILDING_SEAL_SCHEDULE_CANCEL = "building.seal_schedule_cancel"
+    GATE_HOURS = "gate.hours"
+    IMPORT_PEOPLE = "import.people"
+    RESIDENT_UPDATE = "resident.update"
 
     @property
     def target(self) -> AuditTarget:

@@ -174,6 +174,37 @@ def _exemption_reasons(f: ScanFacts, p: PassFacts) -> tuple[list[str], bool]:
     return reasons, not reasons
 
 
+class ExemptionStatus(StrEnum):
+    """Where an exemption's holder stands, read from the gate log."""
+
+    NOT_BACK = "not_back"  # left with it and the window has ended: the office follows up
+    OUT = "out"  # left with it, the window still open
+    UNUSED = "unused"  # not used to leave yet
+    BACK = "back"  # left and came back
+    EXPIRED = "expired"  # the window ended and it was never used
+    REVOKED = "revoked"  # revoked before it was used
+
+
+def exemption_status(
+    valid_until: datetime,
+    revoked_at: datetime | None,
+    left_at: datetime | None,
+    back_at: datetime | None,
+    now: datetime,
+) -> ExemptionStatus:
+    """An exemption's status from when its holder left and came back with it (allowed
+    passages; a return is after the exit)."""
+    if back_at is not None and (left_at is None or back_at < left_at):
+        back_at = None  # an entry before leaving is not a return
+    if left_at is None:
+        if revoked_at is not None:
+            return ExemptionStatus.REVOKED
+        return ExemptionStatus.UNUSED if now < valid_until else ExemptionStatus.EXPIRED
+    if back_at is not None:
+        return ExemptionStatus.BACK
+    return ExemptionStatus.OUT if now < valid_until else ExemptionStatus.NOT_BACK
+
+
 def decide(f: ScanFacts) -> Outcome:
     """Decide one scan. Returns every reason that applies, not just the first."""
     if not f.code_valid:

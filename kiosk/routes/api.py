@@ -12,15 +12,31 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify
 from flask_babel import lazy_gettext as _l
 
-from ..contract import common, events, org, passes, risk_areas, scans, tokens
+from ..contract import (
+    audit,
+    common,
+    directory,
+    events,
+    org,
+    paging,
+    passes,
+    risk_areas,
+    scans,
+    staff,
+    tokens,
+)
 from ..contract.openapi import document
 from ..extensions import limiter
+from ..models import utcnow
+from ..services import audit as audit_service
 from ..services import auth, scan
 from ..services import devices as device_service
+from ..services import directory as directory_service
 from ..services import events as event_service
 from ..services import org as org_service
 from ..services import passes as pass_service
 from ..services import risk_areas as risk_area_service
+from ..services import staff as staff_service
 from ..services.errors import Unauthorized
 from ..services.gate import GateAction
 from .contract import DEVICE, STAFF, endpoint
@@ -197,6 +213,218 @@ def create_device(gate_id: int, body: org.DeviceCreate):
     return org.Device(
         id=device.id, gate_id=device.gate_id, name=device.name, kind=device.kind, token=token
     )
+
+
+# --- reading: every list pages by id (after, limit, next_after), oldest first ---------------
+
+
+def _page(page: type, rows: list, size: int):
+    """A page of at most ``size`` items; the service was asked for one more, whose presence
+    says that there is a next page."""
+    items = rows[:size]
+    return page.model_validate(
+        {"items": items, "next_after": items[-1].id if len(rows) > size else None}
+    )
+
+
+@bp.get("/compounds")
+@endpoint(security=STAFF, query=directory.CompoundQuery, response=directory.CompoundPage)
+def list_compounds(query: directory.CompoundQuery):
+    """The compounds of the caller's communities."""
+    rows = directory_service.list_compounds(g.actor, query, query.size + 1)
+    return _page(directory.CompoundPage, rows, query.size)
+
+
+@bp.get("/compounds/<int:compound_id>")
+@endpoint(security=STAFF, response=org.Compound)
+def get_compound(compound_id: int):
+    """One compound."""
+    return directory_service.get_compound(g.actor, compound_id)
+
+
+@bp.get("/gates")
+@endpoint(security=STAFF, query=directory.GateQuery, response=directory.GatePage)
+def list_gates(query: directory.GateQuery):
+    """The gates of the caller's communities, or of one compound."""
+    rows = directory_service.list_gates(g.actor, query, query.size + 1)
+    return _page(directory.GatePage, rows, query.size)
+
+
+@bp.get("/gates/<int:gate_id>")
+@endpoint(security=STAFF, response=org.Gate)
+def get_gate(gate_id: int):
+    """One gate."""
+    return directory_service.get_gate(g.actor, gate_id)
+
+
+@bp.get("/buildings")
+@endpoint(security=STAFF, query=directory.BuildingQuery, response=directory.BuildingPage)
+def list_buildings(query: directory.BuildingQuery):
+    """The buildings of the caller's communities, or of one compound."""
+    rows = directory_service.list_buildings(g.actor, query, query.size + 1)
+    return _page(directory.BuildingPage, rows, query.size)
+
+
+@bp.get("/buildings/<int:building_id>")
+@endpoint(security=STAFF, response=org.Building)
+def get_building(building_id: int):
+    """One building."""
+    return directory_service.get_building(g.actor, building_id)
+
+
+@bp.get("/households")
+@endpoint(security=STAFF, query=directory.HouseholdQuery, response=directory.HouseholdPage)
+def list_households(query: directory.HouseholdQuery):
+    """The households of the caller's communities: of one building, under home observation
+    now or not."""
+    rows = directory_service.list_households(g.actor, query, utcnow(), query.size + 1)
+    return _page(directory.HouseholdPage, rows, query.size)
+
+
+@bp.get("/households/<int:household_id>")
+@endpoint(security=STAFF, response=org.Household)
+def get_household(household_id: int):
+    """One household."""
+    return directory_service.get_household(g.actor, household_id)
+
+
+@bp.get("/residents")
+@endpoint(security=STAFF, query=directory.ResidentQuery, response=directory.ResidentPage)
+def list_residents(query: directory.ResidentQuery):
+    """Residents by where they live.
+
+    A name or the last four characters of an ID number or phone are never sent in a URL:
+    search with POST /residents/search.
+    """
+    rows = directory_service.list_residents(g.actor, query, query.size + 1)
+    return _page(directory.ResidentPage, rows, query.size)
+
+
+@bp.post("/residents/search")
+@endpoint(
+    security=STAFF,
+    query=paging.Paged,
+    body=org.PeopleSearchBody,
+    response=directory.ResidentPage,
+)
+def search_residents(query: paging.Paged, body: org.PeopleSearchBody):
+    """Search residents by part of the name or the last four of the ID number or phone.
+
+    The search is a POST body so that no name or number is ever in a URL, a proxy's log or a
+    browser's history; where they live may be given too. Paged like every list (after and
+    limit in the query string).
+    """
+    rows = directory_service.find_people(g.actor, body, query.after, query.size + 1)
+    return _page(directory.ResidentPage, rows, query.size)
+
+
+@bp.get("/residents/<int:resident_id>")
+@endpoint(security=STAFF, response=org.Resident)
+def get_resident(resident_id: int):
+    """One resident (the ID number and phone only as their last four characters)."""
+    return directory_service.get_resident(g.actor, resident_id)
+
+
+@bp.patch("/residents/<int:resident_id>")
+@endpoint(security=STAFF, body=org.ResidentChange, response=org.Resident)
+def update_resident(resident_id: int, body: org.ResidentChange):
+    """Change a resident's name, ID number or phone.
+
+    A new ID number or phone is kept only as a keyed hash and its last four characters.
+    """
+    return org_service.update_resident(g.actor, resident_id, body)
+
+
+@bp.get("/passes")
+@endpoint(security=STAFF, query=passes.PassQuery, response=passes.PassPage)
+def list_passes(query: passes.PassQuery):
+    """The passes of the caller's communities' residents (exemptions too): of one person, of
+    one kind, valid now or not."""
+    rows = pass_service.list_passes(g.actor, query, utcnow(), query.size + 1)
+    return _page(passes.PassPage, rows, query.size)
+
+
+@bp.get("/passes/<int:pass_id>")
+@endpoint(security=STAFF, response=passes.Pass)
+def get_pass(pass_id: int):
+    """One pass (its code is shown only when it is issued)."""
+    return pass_service.get_pass(g.actor, pass_id)
+
+
+@bp.get("/exemptions")
+@endpoint(security=STAFF, query=passes.ExemptionQuery, response=passes.PassPage)
+def list_exemptions(query: passes.ExemptionQuery):
+    """The exemptions of the caller's communities' residents: of one person, valid now or
+    not."""
+    rows = pass_service.list_exemptions(g.actor, query, utcnow(), query.size + 1)
+    return _page(passes.PassPage, rows, query.size)
+
+
+@bp.get("/exemptions/<int:pass_id>")
+@endpoint(security=STAFF, response=passes.Pass)
+def get_exemption(pass_id: int):
+    """One exemption (another kind of pass is not found here)."""
+    return pass_service.get_exemption(g.actor, pass_id)
+
+
+@bp.get("/tests")
+@endpoint(security=STAFF, query=directory.TestResultQuery, response=directory.TestResultPage)
+def list_tests(query: directory.TestResultQuery):
+    """Nucleic-acid test results of the caller's communities' residents."""
+    rows = org_service.list_tests(g.actor, query, query.size + 1)
+    return _page(directory.TestResultPage, rows, query.size)
+
+
+@bp.get("/tests/<int:test_id>")
+@endpoint(security=STAFF, response=org.TestResult)
+def get_test(test_id: int):
+    """One test result."""
+    return org_service.get_test(g.actor, test_id)
+
+
+@bp.get("/devices")
+@endpoint(security=STAFF, query=directory.DeviceQuery, response=directory.DevicePage)
+def list_devices(query: directory.DeviceQuery):
+    """The gate devices of the caller's communities (never their tokens)."""
+    rows = device_service.list_devices(g.actor, query, query.size + 1)
+    return _page(directory.DevicePage, rows, query.size)
+
+
+@bp.get("/devices/<int:device_id>")
+@endpoint(security=STAFF, response=directory.DeviceInfo)
+def get_device(device_id: int):
+    """One gate device (its token was shown once, when it was registered)."""
+    return device_service.get_device(g.actor, device_id)
+
+
+@bp.get("/users")
+@endpoint(security=STAFF, query=staff.UserQuery, response=staff.UserPage)
+def list_users(query: staff.UserQuery):
+    """The user accounts of the caller's communities (never a password or PIN)."""
+    rows = staff_service.list_users(g.actor, query, query.size + 1)
+    return _page(staff.UserPage, rows, query.size)
+
+
+@bp.get("/users/<int:user_id>")
+@endpoint(security=STAFF, response=staff.User)
+def get_user(user_id: int):
+    """One user account."""
+    return staff_service.get_user(g.actor, user_id)
+
+
+@bp.get("/audit")
+@endpoint(security=STAFF, query=audit.AuditListQuery, response=audit.AuditPage)
+def list_audit(query: audit.AuditListQuery):
+    """The audit trail of the caller's communities: who changed what, when."""
+    rows = audit_service.list_entries(g.actor, query, query.size + 1)
+    return _page(audit.AuditPage, rows, query.size)
+
+
+@bp.get("/audit/<int:entry_id>")
+@endpoint(security=STAFF, response=audit.AuditEntry)
+def get_audit_entry(entry_id: int):
+    """One audit entry."""
+    return audit_service.get_entry(g.actor, entry_id)
 
 
 # --- the gate ---------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 
-from ..contract.openapi import DEVICE, STAFF, Operation
+from ..contract.openapi import DEVICE, RESIDENT, STAFF, Operation
 from ..services import auth
-from ..services.errors import ServiceError, Unauthorized
+from ..services.errors import Forbidden, ServiceError, Unauthorized
 
-__all__ = ["endpoint", "STAFF", "DEVICE"]
+__all__ = ["endpoint", "STAFF", "DEVICE", "RESIDENT"]
 
 
 def bearer() -> str:
@@ -36,6 +36,14 @@ def _staff() -> None:
     if user is None:
         raise Unauthorized(_l("The token is not valid or has expired."), code="bad_token")
     g.actor = user
+
+
+def _resident() -> None:
+    """A joined resident behind the bearer token, in ``g.actor``: a staff token is refused
+    (403), so a resident route never acts for a household by a staff user's hand."""
+    _staff()
+    if g.actor.role != "resident" or g.actor.resident_id is None:
+        raise Forbidden()
 
 
 def _json_body(required: bool) -> object:
@@ -78,6 +86,8 @@ def endpoint(
         def wrapped(*args, **kwargs):
             if security == STAFF:
                 _staff()
+            elif security == RESIDENT:
+                _resident()
             elif security == DEVICE:
                 g.device_token = bearer()
             if body is not None:

@@ -11,11 +11,21 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..domain.audit import AuditAction, AuditTarget
-from ..domain.decision import Decision, Direction, OverrideReason, PassKind, SealState
+from ..domain.decision import (
+    Decision,
+    Direction,
+    ExemptionStatus,
+    OverrideReason,
+    PassKind,
+    SealState,
+    TestOutcome,
+)
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from ..extensions import htmx
+from ..services.ledger import Miss
+from ..services.results import RowStatus
 
 # The words for each value set of the domain, keyed by its enum: one definition of each set
 # (tests/unit/test_labels.py checks that every member has its words).
@@ -71,6 +81,31 @@ LABELS: dict[str, dict] = {
     },
 }
 
+LABELS["exemption_status"] = {
+    ExemptionStatus.NOT_BACK: _l("not back"),
+    ExemptionStatus.OUT: _l("out"),
+    ExemptionStatus.UNUSED: _l("not used yet"),
+    ExemptionStatus.BACK: _l("back"),
+    ExemptionStatus.EXPIRED: _l("expired unused"),
+    ExemptionStatus.REVOKED: _l("revoked"),
+}
+LABELS["import_row"] = {
+    RowStatus.RECORDED: _l("recorded"),
+    RowStatus.ALREADY: _l("already recorded"),
+    RowStatus.UNMATCHED: _l("not found here"),
+    RowStatus.AMBIGUOUS: _l("ambiguous: record it by hand"),
+    RowStatus.INVALID: _l("not recorded"),
+}
+LABELS["ledger_miss"] = {
+    Miss.NO_EXEMPTION: _l("lives here, no exemption"),
+    Miss.NOT_FOUND: _l("not found here"),
+    Miss.AMBIGUOUS: _l("several people match"),
+    Miss.INVALID: _l("cannot be read"),
+}
+LABELS["test_outcome"] = {
+    TestOutcome.NEGATIVE: _l("negative"),
+    TestOutcome.POSITIVE: _l("positive"),
+}
 LABELS["seal_state"] = {
     SealState.OPEN: _l("open"),
     SealState.IN_ONLY: _l("in-only"),
@@ -90,6 +125,7 @@ LABELS["audit_target"] = {
     AuditTarget.ALERT: _l("fever alert"),
     AuditTarget.SCAN: _l("scan"),
     AuditTarget.RISK_AREA: _l("risk area"),
+    AuditTarget.IMPORT: _l("import"),
 }
 LABELS["audit_action"] = {
     AuditAction.COMPOUND_CREATE: _l("compound created"),
@@ -106,7 +142,9 @@ LABELS["audit_action"] = {
     AuditAction.HOUSEHOLD_OBSERVATION_END: _l("home observation ended"),
     AuditAction.RESIDENT_CREATE: _l("resident added"),
     AuditAction.TEST_RECORD: _l("test result recorded"),
+    AuditAction.TEST_IMPORT: _l("test results imported"),
     AuditAction.PASS_ISSUE: _l("pass issued"),
+    AuditAction.PASS_ISSUE_BULK: _l("paper passes issued for a building"),
     AuditAction.PASS_REVOKE: _l("pass revoked"),
     AuditAction.EXEMPTION_ISSUE: _l("exemption issued"),
     AuditAction.DEVICE_CREATE: _l("tablet added"),
@@ -121,6 +159,13 @@ LABELS["audit_action"] = {
     AuditAction.SCAN_OVERRIDE: _l("guard's decision"),
     AuditAction.RISK_AREA_CREATE: _l("risk area added"),
     AuditAction.RISK_AREA_DELETE: _l("risk area removed"),
+    AuditAction.COMPOUND_SEAL_SCHEDULE: _l("compound seal scheduled"),
+    AuditAction.COMPOUND_SEAL_SCHEDULE_CANCEL: _l("compound seal schedule cancelled"),
+    AuditAction.BUILDING_SEAL_SCHEDULE: _l("building seal scheduled"),
+    AuditAction.BUILDING_SEAL_SCHEDULE_CANCEL: _l("building seal schedule cancelled"),
+    AuditAction.GATE_HOURS: _l("gate opening hours changed"),
+    AuditAction.IMPORT_PEOPLE: _l("people list imported"),
+    AuditAction.RESIDENT_UPDATE: _l("resident details changed"),
 }
 
 # The value sets the templates offer as choices, in their order.
@@ -161,6 +206,7 @@ def register(app: Flask) -> None:
             "reason_text": reason_text,
             "local_time": local_time,
             "mask": mask_name,
+            "has_endpoint": lambda name: name in current_app.view_functions,
             "pass_kind_label": lambda v: label("pass_kind", v),
             "override_label": lambda v: label("override", v),
             "direction_label": lambda v: label("direction", v),
@@ -171,6 +217,10 @@ def register(app: Flask) -> None:
             "visitor_policy_label": lambda v: label("visitor_policy", v),
             "audit_action_label": lambda v: label("audit_action", v),
             "seal_state_label": lambda v: label("seal_state", v),
+            "exemption_status_label": lambda v: label("exemption_status", v),
+            "test_outcome_label": lambda v: label("test_outcome", v),
+            "import_row_label": lambda v: label("import_row", v),
+            "ledger_miss_label": lambda v: label("ledger_miss", v),
             "audit_target_label": lambda v: label("audit_target", v),
             **CHOICES,
         }
@@ -224,3 +274,18 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def resident_required(view):
+    """Resident pages: signed in as a joined resident (role resident, bound to their own
+    record), else the login page or 403."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if current_user.role != "resident" or current_user.resident_id is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

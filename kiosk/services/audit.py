@@ -6,11 +6,13 @@ import json
 
 from sqlalchemy import select
 
+from ..contract.audit import AuditFilters, AuditListQuery
 from ..contract.forms import AuditQuery
-from ..domain.audit import AuditAction
+from ..domain.audit import AuditAction, AuditTarget
 from ..extensions import db
-from ..models import AuditEntry, User
+from ..models import MAX_ID, AuditEntry, User
 from . import scope
+from .errors import NotFound
 
 
 def record(
@@ -22,13 +24,14 @@ def record(
     **detail,
 ) -> None:
     """Add an audit entry to the session; the caller commits with the change itself. The action
-    is one of ``AuditAction`` (a ValueError otherwise: every kind of change is named once)."""
+    is one of ``AuditAction`` and the target one of ``AuditTarget`` (a ValueError otherwise:
+    every kind of change and of object is named once)."""
     db.session.add(
         AuditEntry(
             user_id=actor.id if actor is not None else None,
             community_id=community_id,
             action=AuditAction(action).value,
-            target_type=target_type,
+            target_type=AuditTarget(target_type).value,
             target_id=target_id,
             detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
         )
@@ -49,6 +52,15 @@ def entries(
         .order_by(AuditEntry.id.desc())
         .limit(page_size)
     )
+    stmt = _filtered(stmt, query)
+    if query.before is not None:
+        stmt = stmt.where(AuditEntry.id < query.before)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def _filtered(stmt, query: AuditFilters):
+    """Only the entries the filters ask for: who, what kind of change, which kind of object,
+    from and until when."""
     if query.who is not None:
         stmt = stmt.where(AuditEntry.user_id == query.who)
     if query.action is not None:
@@ -59,9 +71,29 @@ def entries(
         stmt = stmt.where(AuditEntry.at >= query.since)
     if query.until is not None:
         stmt = stmt.where(AuditEntry.at < query.until)
-    if query.before is not None:
-        stmt = stmt.where(AuditEntry.id < query.before)
-    return [tuple(row) for row in db.session.execute(stmt)]
+    return stmt
+
+
+def _in_scope(actor: User):
+    scope.require_role(actor, scope.MANAGERS)
+    return select(AuditEntry).where(AuditEntry.community_id.in_(scope.community_ids(actor)))
+
+
+def list_entries(actor: User, query: AuditListQuery, limit: int) -> list[AuditEntry]:
+    """The audit trail of the actor's communities, oldest first, a page at a time by id (the
+    API's paging; the office's page reads it newest first with ``entries``)."""
+    stmt = _filtered(_in_scope(actor), query)
+    if query.after is not None:
+        stmt = stmt.where(AuditEntry.id > query.after)
+    return list(db.session.scalars(stmt.order_by(AuditEntry.id).limit(limit)))
+
+
+def get_entry(actor: User, entry_id: int) -> AuditEntry:
+    stmt = _in_scope(actor)
+    entry = db.session.scalar(stmt.where(AuditEntry.id == entry_id)) if entry_id <= MAX_ID else None
+    if entry is None:
+        raise NotFound()
+    return entry
 
 
 def details(entry: AuditEntry) -> dict:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..contract.directory import DeviceQuery
 from ..contract.org import DeviceCreate
 from ..extensions import db
 from ..models import Compound, Device, Gate, User, utcnow
@@ -98,3 +99,27 @@ def create_device(actor: User, gate_id: int, data: DeviceCreate) -> tuple[Device
     audit.record(actor, "device.create", "device", device.id, community_id, name=device.name)
     db.session.commit()
     return device, token
+
+
+def list_devices(actor: User, query: DeviceQuery, limit: int) -> list[Device]:
+    """The devices of the actor's communities' gates by id, a page at a time; a gate outside
+    the scope is not found."""
+    scope.require_role(actor, scope.MANAGERS)
+    stmt = (
+        select(Device)
+        .join(Gate, Gate.id == Device.gate_id)
+        .join(Compound, Compound.id == Gate.compound_id)
+        .where(Compound.community_id.in_(scope.community_ids(actor)))
+    )
+    if query.gate_id is not None:
+        scope.load(actor, Gate, query.gate_id)
+        stmt = stmt.where(Device.gate_id == query.gate_id)
+    if query.kind is not None:
+        stmt = stmt.where(Device.kind == query.kind.value)
+    if query.after is not None:
+        stmt = stmt.where(Device.id > query.after)
+    return list(db.session.scalars(stmt.order_by(Device.id).limit(limit)))
+
+
+def get_device(actor: User, device_id: int) -> Device:
+    return scope.load(actor, Device, device_id).obj

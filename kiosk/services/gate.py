@@ -5,7 +5,7 @@ PIN ``staff.set_pin``; deciding is ``scan``'s; the log is ``gatelog``'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from ..models import (
     Resident,
     utcnow,
 )
-from . import security
+from . import in_force, security
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,23 @@ class GateContext:
     device_name: str
     gate_id: int
     gate_name: str
-    gate_open: bool
+    is_open: bool
+    opens_at: time | None
+    closes_at: time | None
     compound_id: int
     compound_name: str
     community_id: int
     temperature_required: bool
     fever_threshold: float
     visitor_policy: str
+
+    def open_at(self, now: datetime) -> bool:
+        """Open by the office and within its opening hours at ``now``."""
+        return in_force.gate_open(self.is_open, self.opens_at, self.closes_at, now)
+
+    @property
+    def gate_open(self) -> bool:
+        return self.open_at(utcnow())
 
 
 _CONTEXT = (
@@ -46,6 +56,8 @@ _CONTEXT = (
         Gate.id,
         Gate.name,
         Gate.is_open,
+        Gate.opens_at,
+        Gate.closes_at,
         Compound.id,
         Compound.name,
         Compound.community_id,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import passcodes
@@ -48,11 +48,12 @@ from ..models import (
     Household,
     Pass,
     Resident,
+    SealSchedule,
     TestResult,
     User,
     utcnow,
 )
-from . import audit, gatelog, security, visitors
+from . import audit, gatelog, in_force, security, visitors
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .gate import GateAction, GateContext, context, context_by_id
 from .gatelog import Holder, ScanResult
@@ -66,6 +67,8 @@ _FACT_COLUMNS = (
     Device.id.label("device_id"),
     Gate.id.label("gate_id"),
     Gate.is_open,
+    Gate.opens_at,
+    Gate.closes_at,
     Gate.compound_id,
     Compound.seal_state.label("compound_seal"),
     Compound.temperature_required,
@@ -82,6 +85,7 @@ _FACT_COLUMNS = (
     Resident.state_version,
     Household.unit,
     Household.observation_until,
+    Building.id.label("building_id"),
     Building.name.label("building_name"),
     Building.seal_state.label("building_seal"),
     Building.compound_id.label("holder_compound_id"),
@@ -89,6 +93,17 @@ _FACT_COLUMNS = (
     .where(AccessEvent.device_id == Device.id, AccessEvent.request_id == db.bindparam("rid"))
     .scalar_subquery()
     .label("replay_id"),
+    # Whether a scheduled seal of the gate's or the holder's compound is in force now: only
+    # then is a second (small, indexed) query needed to find which (``_SCHEDULES``).
+    select(SealSchedule.id)
+    .where(
+        SealSchedule.compound_id.in_((Compound.id, Building.compound_id)),
+        SealSchedule.cancelled_at.is_(None),
+        SealSchedule.starts_at <= db.bindparam("now"),
+        or_(SealSchedule.ends_at.is_(None), SealSchedule.ends_at > db.bindparam("now")),
+    )
+    .exists()
+    .label("scheduled"),
 )
 
 
@@ -223,7 +238,7 @@ def _decide_and_log(
         stmt, params = _FACTS_BY_DEVICE, {"device_id": action.device_id}
     else:
         stmt, params = _FACTS_BY_TOKEN, {"token_hash": security.token_hash(action.device_token)}
-    params |= {"pid": pass_id, "rid": action.request_id}
+    params |= {"pid": pass_id, "rid": action.request_id, "now": action.now}
     # Core on a pooled connection of its own, not the ORM session: the session's statement
     # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
     with db.engine.connect() as conn:
@@ -292,14 +307,37 @@ def _move(conn, row, dir_: Direction) -> bool:
     return conn.execute(_MOVE, params).rowcount == 1
 
 
+def _seals(conn, row, now: datetime) -> tuple[SealState, SealState | None]:
+    """The compound's and the building's seal in force now: the base states, unless a
+    scheduled seal covers now (the main SELECT says whether any does)."""
+    compound_seal = SealState(row.compound_seal)
+    building_seal = SealState(row.building_seal) if row.building_seal else None
+    if not row.scheduled:
+        return compound_seal, building_seal
+    return in_force.seals(
+        conn,
+        now,
+        row.compound_id,
+        compound_seal,
+        row.building_id,
+        building_seal,
+        row.holder_compound_id,
+    )
+
+
+def _gate_open(row, now: datetime) -> bool:
+    return in_force.gate_open(row.is_open, row.opens_at, row.closes_at, now)
+
+
 def _facts(
     conn, row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime
 ) -> ScanFacts:
+    compound_seal, building_seal = _seals(conn, row, now)
     base = dict(
         now=now,
         direction=dir_,
-        gate_open=row.is_open,
-        compound_seal=SealState(row.compound_seal),
+        gate_open=_gate_open(row, now),
+        compound_seal=compound_seal,
         temperature=temp,
         temperature_required=row.temperature_required,
         fever_threshold=row.fever_threshold,
@@ -329,7 +367,7 @@ def _facts(
             allowed_returns=returns,
         ),
         same_compound=row.holder_compound_id == row.compound_id,
-        building_seal=SealState(row.building_seal),
+        building_seal=building_seal,
         observation_until=row.observation_until,
         last_direction=Direction(row.presence) if row.presence else None,
         latest_test_at=test_at,
@@ -462,7 +500,7 @@ def override(
         audit.record(
             guard,
             "scan.override",
-            "access_event",
+            "scan",
             event.id,
             ctx.community_id,
             decision=decision.value,

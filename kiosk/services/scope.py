@@ -94,3 +94,16 @@ def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS) -> S
     if community_id is None or not in_scope(actor, community_id):
         raise NotFound()
     return Scoped(db.session.get(model, ident), community_id)
+
+
+def own_household(actor: User) -> int:
+    """The household of a joined resident (role resident bound to their record): the only one
+    whose objects they reach; anything else is not found. Forbidden for anyone else."""
+    if actor is None or actor.role != "resident" or actor.resident_id is None:
+        raise Forbidden()
+    household_id = db.session.scalar(
+        select(Resident.household_id).where(Resident.id == actor.resident_id)
+    )
+    if household_id is None:
+        raise Forbidden()
+    return household_id

@@ -4,13 +4,16 @@ sessions it must (``auth``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from ..contract.forms import STAFF_ROLES, StaffForm
+from ..contract.staff import UserQuery
 from ..domain.people import Role
 from ..extensions import db
-from ..models import Community, User
+from ..models import MAX_ID, Building, Community, Compound, Household, User
 from . import audit, auth, scope, security
 from .errors import Invalid, NotFound
 
@@ -110,3 +113,49 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         actor, "user.enable" if active else "user.disable", "user", user.id, user.community_id
     )
     return auth.set_active(user, active)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as others see it: never a password or PIN hash. ``community_id`` is a resident
+    user's household's community."""
+
+    id: int
+    username: str
+    role: str
+    community_id: int | None
+    active: bool
+
+
+def _accounts(actor: User) -> Select:
+    """SELECT the users of the actor's communities (staff by their community, resident users by
+    their household's) with that community."""
+    scope.require_role(actor, scope.MANAGERS)
+    community = func.coalesce(User.community_id, Compound.community_id)
+    return (
+        select(User.id, User.username, User.role, community, User.active)
+        .outerjoin(Household, Household.id == User.household_id)
+        .outerjoin(Building, Building.id == Household.building_id)
+        .outerjoin(Compound, Compound.id == Building.compound_id)
+        .where(community.in_(scope.community_ids(actor)))
+    )
+
+
+def list_users(actor: User, query: UserQuery, limit: int) -> list[Account]:
+    """The users of the actor's communities by id, a page at a time."""
+    stmt = _accounts(actor)
+    if query.role is not None:
+        stmt = stmt.where(User.role == query.role.value)
+    if query.active is not None:
+        stmt = stmt.where(User.active == query.active)
+    if query.after is not None:
+        stmt = stmt.where(User.id > query.after)
+    return [Account(*row) for row in db.session.execute(stmt.order_by(User.id).limit(limit))]
+
+
+def get_user(actor: User, user_id: int) -> Account:
+    stmt = _accounts(actor)
+    row = db.session.execute(stmt.where(User.id == user_id)).first() if user_id <= MAX_ID else None
+    if row is None:
+        raise NotFound()
+    return Account(*row)

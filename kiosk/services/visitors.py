@@ -29,7 +29,7 @@ from ..models import (
     Visit,
     utcnow,
 )
-from . import gatelog, risk_areas, scope, security
+from . import gatelog, in_force, risk_areas, scope, security
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .gate import GateAction, GateContext
 from .gatelog import Holder, ScanResult
@@ -72,13 +72,23 @@ def _clean_form(compound_id: int, community_id: int, form: VisitorForm) -> dict:
 
 
 def _visitor_facts(
-    visit: Visit, gate_open: bool, temperature, pre_registered: bool, code_used=False
+    visit: Visit,
+    ctx: GateContext | None,
+    now: datetime,
+    temperature,
+    pre_registered: bool,
+    code_used=False,
 ):
+    """The facts of a visitor's scan at ``now``: the gate's state with its hours, and the seals
+    of the compound and of the host's building in force then (with their schedules). Without a
+    gate (the self-registration's preview), the gate counts as open."""
     row = db.session.execute(
         select(
             Compound.visitor_policy,
+            Compound.id,
             Compound.seal_state,
             Compound.fever_threshold,
+            Building.id,
             Building.seal_state,
             Household.observation_until,
         )
@@ -87,17 +97,25 @@ def _visitor_facts(
         .join(Compound, Compound.id == Building.compound_id)
         .where(Household.id == visit.host_household_id)
     ).one()
-    policy, compound_seal, threshold, building_seal, observed_until = row
+    policy, compound_id, compound_seal, threshold, building_id, building_seal, observed = row
+    compound_seal, building_seal = in_force.seals(
+        db.session.connection(),
+        now,
+        compound_id,
+        SealState(compound_seal),
+        building_id,
+        SealState(building_seal),
+    )
     return VisitorFacts(
         policy=VisitorPolicy(policy),
         pre_registered=pre_registered,
         health_code=HealthCode(visit.health_code),
         risk_area_visit=bool(visit.risk_area_ids),
         temperature=temperature,
-        gate_open=gate_open,
-        compound_seal=SealState(compound_seal),
-        host_building_seal=SealState(building_seal),
-        host_under_observation=observed_until is not None and observed_until > utcnow(),
+        gate_open=ctx.open_at(now) if ctx is not None else True,
+        compound_seal=compound_seal,
+        host_building_seal=building_seal,
+        host_under_observation=observed is not None and observed > now,
         code_used=code_used,
         fever_threshold=threshold,
     )
@@ -192,7 +210,7 @@ def register_at_gate(action: GateAction, ctx: GateContext, data: GateVisitorForm
     )
     db.session.add(visit)
     db.session.flush()
-    outcome = decide_visitor(_visitor_facts(visit, ctx.gate_open, temp, pre_registered=False))
+    outcome = decide_visitor(_visitor_facts(visit, ctx, action.now, temp, pre_registered=False))
     _apply(visit, outcome, action.now)
     return _log_and_answer(action, ctx, visit, outcome, Direction.IN, temp)
 
@@ -225,7 +243,7 @@ def self_register(slug: str, data: VisitorForm) -> tuple[Visit, str, Outcome]:
     )
     db.session.add(visit)
     db.session.flush()
-    preview = decide_visitor(_visitor_facts(visit, True, 36.5, pre_registered=True))
+    preview = decide_visitor(_visitor_facts(visit, None, utcnow(), 36.5, pre_registered=True))
     db.session.commit()
     return visit, visitor_code(visit), preview
 
@@ -253,7 +271,7 @@ def scan_code(
         )
     else:
         usable = visit.status == "registered" and visit.via == "self" and visit.valid_on == today
-        facts = _visitor_facts(visit, ctx.gate_open, temp, pre_registered=True, code_used=False)
+        facts = _visitor_facts(visit, ctx, action.now, temp, pre_registered=True)
         outcome = decide_visitor(facts if usable else replace(facts, code_used=True))
         if usable and not _claim(visit.id, outcome, action.now, ctx.gate_id, temp):
             # Another gate used the code at the same moment.

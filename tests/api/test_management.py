@@ -235,6 +235,8 @@ def test_gates_are_created_and_unique_per_compound(world, office, street):
         "compound_id": world.a.compound.id,
         "name": "西门",
         "open": True,
+        "opens_at": None,
+        "closes_at": None,
     }
     assert db.session.get(Gate, r.get_json()["id"]).is_open is True
     error(
@@ -753,5 +755,5 @@ def test_unknown_ids_are_404_not_500(world, office):
     error(office.patch("/api/v1/compounds/abc", json={}), 404)
     error(office.patch("/api/v1/compounds/-1", json={}), 404)
     # A wrong method.
-    r = office.get("/api/v1/compounds")
+    r = office._call("PUT", "/api/v1/compounds")
     error(r, 405, "method_not_allowed")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from test_scope_matrix import ROUTES  # the same requests the scope matrix makes
+from test_read_endpoints import READ_ROUTES
+from test_scope_matrix import ROUTES as MATRIX_ROUTES
 
 from tests import factories
 from tests.factories import PASSWORD
 from tests.helpers import ApiClient
+
+# The same requests the scope matrix and the read endpoints' tests make.
+ROUTES = MATRIX_ROUTES + READ_ROUTES
 
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -316,7 +320,8 @@ def test_a_method_the_document_does_not_list_is_405_with_allow(world, client):
     for method, path, allowed in (
         ("PUT", "/api/v1/tokens", {"POST"}),
         ("DELETE", "/api/v1/scans", {"POST"}),
-        ("GET", f"/api/v1/compounds/{world.a.compound.id}", {"PATCH"}),
+        ("DELETE", f"/api/v1/compounds/{world.a.compound.id}", {"GET", "PATCH"}),
+        ("GET", "/api/v1/residents/search", {"POST"}),
         ("PATCH", "/api/v1/risk-areas", {"GET", "POST"}),
         ("TRACE", "/api/v1/events", {"GET"}),
     ):

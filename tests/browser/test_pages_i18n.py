@@ -71,11 +71,21 @@ TEXT = {
     "staff": ("工作人员账号", "Staff accounts"),
     "create_account": ("创建账号", "Create the account"),
     "audit": ("操作记录", "Audit trail"),
+    "places": ("楼栋与住户", "Buildings and households"),
+    "households": ("住户", "Households"),
+    "members": ("成员", "Members"),
+    "paper_passes": ("纸质通行证", "Paper passes"),
+    "search": ("搜索", "Search"),
+    "people": ("居民查询", "People"),
+    "exemptions": ("豁免管理", "Exemptions"),
+    "test_results": ("核酸结果", "Test results"),
     "seals": ("封控管理", "Seals"),
     "observation": ("居家观察", "Home observation"),
     "set_pin": ("设置 PIN 码", "Set PIN"),
     "risk_areas": ("风险地区", "Risk areas"),
     "compounds": ("小区与访客", "Compounds and visitors"),
+    "import": ("导入导出人员", "Import and export people"),
+    "check_file": ("检查文件", "Check the file"),
     "poster_link": ("访客登记海报", "Visitor poster"),
     "poster": (
         "访客请扫码，到门口前先登记。",
@@ -100,7 +110,7 @@ DATA = [
     "王*",
     "2号平板",
 ]
-LATIN_ALLOWED = {"kiosk", "PIN", "API", "JSON", "USB"}
+LATIN_ALLOWED = {"kiosk", "PIN", "API", "JSON", "USB", "CSV", "Excel", "xlsx", "MB"}
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 _UI_TEXT_JS = """() => Array.from(document.querySelectorAll(
@@ -324,6 +334,39 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/risk-areas")
     expect(office.locator("main table")).to_contain_text("新发地批发市场")
     check(office, lang, "office-risk-areas", office.locator("h1"), "risk_areas")
+
+    office.goto(live.url + "/office/places")
+    expect(office.locator(f"tr[data-building-id='{site.a.building.id}']")).to_be_visible()
+    check(office, lang, "office-places", office.locator("h1"), "places")
+
+    office.goto(live.url + f"/office/buildings/{site.a.building.id}")
+    expect(office.locator("[data-testid=rule]")).to_be_visible()
+    check(office, lang, "office-building", office.locator("h2").first, "households")
+
+    office.goto(live.url + f"/office/households/{site.a.household.id}")
+    expect(office.locator("[data-testid=rule]")).to_be_visible()
+    check(office, lang, "office-household", office.locator("h2").first, "members")
+
+    office.goto(live.url + f"/office/buildings/{site.a.building.id}/passes/print")
+    check(office, lang, "office-print-passes", office.locator("h1"), "paper_passes")
+
+    office.goto(live.url + "/office/people")
+    office.locator("input[name=q]").fill(site.a.resident.name)
+    office.get_by_role("button", name=t("search", lang)).click()
+    expect(office.locator("[data-testid=people-results] tbody tr")).to_have_count(1)
+    check(office, lang, "office-people", office.locator("h1"), "people")
+
+    office.goto(live.url + "/office/exemptions")
+    expect(office.locator("[data-testid=issue-exemptions]")).to_be_visible()
+    check(office, lang, "office-exemptions", office.locator("h1"), "exemptions")
+
+    office.goto(live.url + "/office/tests")
+    expect(office.locator("[data-testid=tests-upload]")).to_be_visible()
+    check(office, lang, "office-tests", office.locator("h1"), "test_results")
+
+    office.goto(live.url + "/office/import")
+    expect(office.get_by_role("button", name=t("check_file", lang))).to_be_visible()
+    check(office, lang, "office-import", office.locator("h1"), "import")
 
     office.goto(live.url + "/office/compounds")
     check(office, lang, "office-compounds", office.locator("h1"), "compounds")

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from kiosk import create_app
 from kiosk.domain.audit import AuditAction, AuditTarget
-from kiosk.domain.decision import Decision, Direction, OverrideReason, PassKind, SealState
+from kiosk.domain.decision import (
+    Decision,
+    Direction,
+    ExemptionStatus,
+    OverrideReason,
+    PassKind,
+    SealState,
+)
+from kiosk.domain.decision import (
+    TestOutcome as Outcome,
+)
 from kiosk.domain.people import Role
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from kiosk.routes.helpers import LABELS
+from kiosk.services.ledger import Miss
+from kiosk.services.results import RowStatus
 from tests.conftest import TEST_CONFIG
 
 VALUE_SETS = {
@@ -23,6 +35,10 @@ VALUE_SETS = {
     "audit_action": AuditAction,
     "seal_state": SealState,
     "audit_target": AuditTarget,
+    "exemption_status": ExemptionStatus,
+    "test_outcome": Outcome,
+    "import_row": RowStatus,
+    "ledger_miss": Miss,
 }
 
 

@@ -35,7 +35,7 @@ def trail(app, world):
         after="sealed",
         reason="确诊病例",
     )
-    audit.record(a.guard, "scan.override", "access_event", 1, a.community.id, decision="allow")
+    audit.record(a.guard, "scan.override", "scan", 1, a.community.id, decision="allow")
     audit.record(b.office, "gate.close", "gate", b.gate.id, b.community.id)
     db.session.commit()
     return [e.id for e in db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))]

@@ -99,3 +99,24 @@ def test_another_communitys_household_changes_nothing_at_all(app, world, office)
     page = office.get("/office/observation").text
     offered = re.findall(r'<option value="(\d+)"', page.split('name="household_ids" multiple')[1])
     assert offered == [str(world.a.household.id)]  # community b's household is not offered
+
+
+def test_the_list_sorts_by_end_place_and_reason(app, world, office):
+    a = world.a
+    now = utcnow()
+    homes = []
+    for room, days, reason in (("101", 3, "乙"), ("102", 9, "甲"), ("103", 6, "丙")):
+        h = Household(building_id=a.building.id, unit="1", room=room)
+        h.observation_until = now + timedelta(days=days)
+        h.observation_reason = reason
+        db.session.add(h)
+        homes.append(h)
+    db.session.commit()
+    r101, r102, r103 = (h.id for h in homes)
+    assert observed_ids(office.get("/office/observation").text) == [r101, r103, r102]
+    assert observed_ids(office.get("/office/observation?sort=-until").text) == [r102, r103, r101]
+    assert observed_ids(office.get("/office/observation?sort=place").text) == [r101, r102, r103]
+    assert observed_ids(office.get("/office/observation?sort=reason").text) == [r103, r101, r102]
+    r = office.get("/office/observation?sort=nonsense", lang="en")
+    assert r.status_code == 200 and 'data-field="sort"' in r.text
+    assert observed_ids(r.text) == [r101, r103, r102]

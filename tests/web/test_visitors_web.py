@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.domain import passcodes
 from kiosk.extensions import db
-from kiosk.models import Alert, Visit, utcnow
+from kiosk.models import Alert, SealSchedule, Visit, utcnow
 from kiosk.services import security
 from tests import factories
 
@@ -367,3 +367,38 @@ def test_a_visitors_fever_is_not_offered_a_second_reading(sqlite_app, sworld, st
     assert re.findall(r'data-url="/gate/events/(\d+)/remeasure"', panel) == [
         attr(fever, "data-event-id")
     ]
+
+
+def _local_time(app, when):
+    return when.astimezone(app.config["TZ"]).time().replace(second=0, microsecond=0)
+
+
+def test_a_visitor_is_refused_outside_the_gates_hours_and_under_a_scheduled_seal(
+    app, world, tablet
+):
+    """The same rules in force as for residents: the gate's opening hours and a seal scheduled
+    in advance apply to visitors at the moment of their scan."""
+    now = utcnow()
+    gate = world.a.gate
+    gate.opens_at = _local_time(app, now + timedelta(hours=1))
+    gate.closes_at = _local_time(app, now + timedelta(hours=3))
+    db.session.commit()
+    r = tablet.post("/gate/visitors", visitor_form(world, request_id="h-1"), htmx=True)
+    assert decision_of(r) == ("deny", ["gate_closed"])
+
+    gate.opens_at = gate.closes_at = None
+    db.session.add(
+        SealSchedule(
+            target_kind="compound",
+            target_id=world.a.compound.id,
+            compound_id=world.a.compound.id,
+            community_id=world.a.community.id,
+            state="sealed",
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(hours=1),
+            reason="全员核酸",
+        )
+    )
+    db.session.commit()
+    r = tablet.post("/gate/visitors", visitor_form(world, request_id="h-2"), htmx=True)
+    assert decision_of(r) == ("deny", ["compound_sealed"])

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk import create_app
 from kiosk.extensions import db
-from kiosk.models import Alert, User, Visit, utcnow
+from kiosk.models import Alert, SealSchedule, User, Visit, utcnow
 from tests import factories
 from tests.conftest import TEST_CONFIG, FreshContextClient
 
@@ -43,11 +43,28 @@ POSTS = [
     "/office/seals/buildings/{building}",
     "/office/seals/gates/{gate}",
     "/office/seals/compounds/{compound}",
+    "/office/seals/schedules/{schedule}/cancel",
+    "/office/seals/gates/{gate}/hours",
+    "/office/buildings/{building}/passes",
     "/office/staff",
     "/office/staff/{staff}/password",
     "/office/staff/{staff}/active",
     "/office/risk-areas",
     "/office/risk-areas/{area}/delete",
+    "/office/import",
+    "/office/import/confirm",
+    "/office/places/buildings",
+    "/office/buildings/{building}/households",
+    "/office/households/{household}/residents",
+    "/office/residents/{resident}",
+    "/office/people",
+    "/office/residents/{resident}/passes",
+    "/office/passes/{pass}/revoke",
+    "/office/residents/{resident}/tests",
+    "/office/exemptions/people",
+    "/office/exemptions",
+    "/office/exemptions/reconcile",
+    "/office/tests",
     "/visit/{slug}",
 ]
 
@@ -62,6 +79,19 @@ OFFICE_GETS = [
     "/office/risk-areas",
     "/office/compounds",
     "/office/compounds/{compound}/poster",
+    "/office/import",
+    "/office/import/template",
+    "/office/people/export",
+    "/office/households/{household}/passes/print",
+    "/office/households/{household}/passes.pdf",
+    "/office/buildings/{building}/passes/print",
+    "/office/buildings/{building}/passes.pdf",
+    "/office/places",
+    "/office/buildings/{building}",
+    "/office/households/{household}",
+    "/office/people",
+    "/office/exemptions",
+    "/office/tests",
 ]
 OFFICE_POSTS = [p for p in POSTS if p.startswith("/office")]
 
@@ -138,7 +168,16 @@ def populate(world) -> dict:
         gate_id=a.gate.id,
         checked_in_at=now - timedelta(minutes=5),
     )
-    db.session.add_all([alert, visit])
+    schedule = SealSchedule(
+        target_kind="building",
+        target_id=a.building.id,
+        compound_id=a.compound.id,
+        community_id=a.community.id,
+        state="sealed",
+        starts_at=now + timedelta(days=1),
+        reason="封闭",
+    )
+    db.session.add_all([alert, visit, schedule])
     a.device.enrolled_at = now
     db.session.commit()
     return {
@@ -149,6 +188,10 @@ def populate(world) -> dict:
         "area": area.id,
         "staff": a.guard.id,
         "building": a.building.id,
+        "schedule": schedule.id,
+        "household": a.household.id,
+        "resident": a.resident.id,
+        "pass": a.pass_.id,
         "gate": a.gate.id,
         "compound": a.compound.id,
         "slug": a.compound.public_slug,

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...contract.errors import problems
-from ...contract.forms import EndObservationForm, ObservationForm
+from ...contract.forms import EndObservationForm, ObservationForm, ObservationQuery
 from ...contract.org import HouseholdChange
 from ...models import utcnow
 from ...services import org
@@ -19,10 +19,16 @@ from .blueprint import bp
 
 def _page(status: int = 200, **extra):
     now = utcnow()
+    try:
+        order = ObservationQuery.read(request.args).sort
+    except ServiceError as exc:
+        order = "until"
+        extra.setdefault("errors", problems(exc))
     page = render_template(
         "office/observation.html",
         now=now,
-        observed=org.under_observation(current_user, now),
+        order=order,
+        observed=org.under_observation(current_user, now, order),
         households=org.household_choices(current_user),
         form=extra.pop("form", {}),
         chosen=extra.pop("chosen", []),

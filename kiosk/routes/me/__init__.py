@@ -1,0 +1,7 @@
+"""A resident's pages on their phone: one module per use (the pass, the household's passes,
+visitor invitations, deliveries, their own data). Every page is for a joined resident (role
+``resident`` bound to a resident record) and reaches only their own household."""
+
+from .blueprint import bp
+
+__all__ = ["bp"]
