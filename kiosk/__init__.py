@@ -158,7 +158,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .routes import api, auth, gate, main, me, office, visit, worker
+    from .routes import api, auth, gate, invite_link, join, main, me, office, visit, worker
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -166,8 +166,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(gate.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(visit.bp)
+    app.register_blueprint(invite_link.bp)
     app.register_blueprint(me.bp)
     app.register_blueprint(worker.bp)
+    app.register_blueprint(join.bp)
     csrf.exempt(api.bp)  # bearer tokens only, never cookies
 
 

@@ -13,11 +13,13 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .contract import org as shapes
+from .contract.notices import NoticeCreate
 from .contract.passes import PassCreate
+from .domain.deliveries import ServiceKind, ServiceStatus
 from .domain.people import Role
 from .extensions import db
-from .models import Household, User, utcnow
-from .services import auth, devices, org, passes, staff
+from .models import Household, Resident, ServiceRequest, User, utcnow
+from .services import auth, devices, notices, org, passes, staff
 from .services.errors import ServiceError
 
 DEMO_PASSWORD = "kiosk-demo-2026"
@@ -175,9 +177,83 @@ def _load_demo() -> None:
                         passes.issue_pass(office, resident.id, PHONE_PASS)
                         if person == 1 and room == "201":
                             passes.issue_pass(office, resident.id, PAPER_PASS)
-    auth.create_user("resident", "resident", DEMO_PASSWORD, household=first_household)
+    _load_demo_resident(office, first_household, PAPER_PASS)
     # One household under home observation, as in the market outbreak.
     observed = db.session.scalars(select(Household).order_by(Household.id.desc())).first()
     observed.observation_until = utcnow() + timedelta(days=14)
     observed.observation_reason = "6月1日后去过新发地市场"
     db.session.commit()
+    _load_demo_deliveries(first_household)
+    _load_demo_notices(office, first_household)
+
+
+def _load_demo_resident(office: User, household: Household, paper_pass) -> None:
+    """The demo user ``resident``: joined, bound to the first member of the first household
+    (who has a phone pass, so /me shows a live code); and an elderly member of the same
+    household with a paper pass and no login (the one the family prints passes for)."""
+    member = db.session.scalar(
+        select(Resident).where(Resident.household_id == household.id).order_by(Resident.id)
+    )
+    user = auth.create_user("resident", "resident", DEMO_PASSWORD, household=household)
+    user.resident_id = member.id
+    db.session.commit()
+    elder = org.create_resident(
+        office,
+        household.id,
+        shapes.ResidentCreate.parse({"name": "王桂兰", "id_number": "110106193803150028"}),
+    )
+    passes.issue_pass(office, elder.id, paper_pass)
+
+
+def _load_demo_deliveries(household: Household) -> None:
+    """Deliveries: the demo resident's household may ask (the office allowed it), and has two
+    requests for the demo worker: one open, one the worker has taken."""
+    household.services_allowed = True
+    worker = db.session.scalar(select(User).where(User.username == "worker"))
+    asker = db.session.scalar(select(User).where(User.username == "resident"))
+    community_id = household.building.compound.community_id
+    now = utcnow()
+    db.session.add_all(
+        [
+            ServiceRequest(
+                household_id=household.id,
+                community_id=community_id,
+                kind=ServiceKind.GROCERIES.value,
+                note="大米一袋，青菜，鸡蛋一盒",
+                requested_by_id=asker.id if asker else None,
+                created_at=now - timedelta(minutes=40),
+            ),
+            ServiceRequest(
+                household_id=household.id,
+                community_id=community_id,
+                kind=ServiceKind.MEDICINE.value,
+                note="降压药（硝苯地平缓释片）一盒，处方已拍照",
+                status=ServiceStatus.TAKEN.value,
+                requested_by_id=asker.id if asker else None,
+                worker_id=worker.id,
+                created_at=now - timedelta(minutes=25),
+                taken_at=now - timedelta(minutes=10),
+            ),
+        ]
+    )
+    db.session.commit()
+
+
+def _load_demo_notices(office: User, household: Household) -> None:
+    """Two notices the demo resident sees on /me and /me/household: the community's testing
+    times, and one for their building."""
+    notices.create(
+        office,
+        NoticeCreate(
+            title="全员核酸检测",
+            body="6月14日（周日）8:00–11:30，在小区东门广场。\n请带好身份证，排队保持一米间隔。",
+        ),
+    )
+    notices.create(
+        office,
+        NoticeCreate(
+            title="楼道消毒",
+            body="本楼每天上午9点消毒楼道和电梯，消毒后请开窗通风。",
+            building_id=household.building_id,
+        ),
+    )

@@ -59,6 +59,9 @@ def defaults(instance_path: str) -> dict:
         "GATE_RESULT_SECONDS": 6,
         "RISK_LOOKBACK_DAYS": 14,
         "VISIT_RATE_LIMIT": "5 per minute",
+        # Joining with a household's slip, per address (wrong codes also count in the sign-in
+        # throttle).
+        "JOIN_RATE_LIMIT": "10 per minute",
         # How often the office's dashboard (/office) polls for fresh counts, in seconds.
         "DASHBOARD_REFRESH_SECONDS": 10,
         # Uploads (people lists, test results) are at most 5 MB: a larger request is refused

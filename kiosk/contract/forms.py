@@ -519,3 +519,9 @@ class ObservationQuery(Form):
     messages = {"sort": _l("Choose an order from the list.")}
 
     sort: ObservationOrder = "until"
+
+
+class ExemptionPrintQuery(Form):
+    """``?purpose=``: print the exemptions of one purpose (the exam students), or all."""
+
+    purpose: text(200) = None

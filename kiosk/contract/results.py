@@ -27,7 +27,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "result": ("结果", "检测结果", "result"),
 }
 REQUIRED_COLUMNS = ("taken_at", "result")
-HEADER = ("姓名", "楼栋", "单元", "房号", "身份证号后四位", "采样时间", "结果")
+HEADER = {
+    "zh": ("姓名", "楼栋", "单元", "房号", "身份证号后四位", "采样时间", "结果"),
+    "en": ("name", "building", "unit", "room", "id_last4", "taken_at", "result"),
+}
 
 # The words a testing site's list uses for a result.
 _OUTCOME_WORDS = {"阴性": TestOutcome.NEGATIVE.value, "阳性": TestOutcome.POSITIVE.value}

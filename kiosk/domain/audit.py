@@ -22,6 +22,9 @@ class AuditTarget(StrEnum):
     SCAN = "scan"
     RISK_AREA = "risk_area"
     IMPORT = "import"
+    NOTICE = "notice"
+    SERVICE = "service"  # a household's service request (deliveries)
+    INVITE = "invite"  # a household's joining slip (kiosk/services/joining.py)
 
 
 class AuditAction(StrEnum):
@@ -63,6 +66,16 @@ class AuditAction(StrEnum):
     GATE_HOURS = "gate.hours"
     IMPORT_PEOPLE = "import.people"
     RESIDENT_UPDATE = "resident.update"
+    NOTICE_CREATE = "notice.create"
+    NOTICE_WITHDRAW = "notice.withdraw"
+    # Deliveries and services (kiosk/services/deliveries.py).
+    HOUSEHOLD_SERVICES = "household.services"
+    SERVICE_TAKE = "service.take"
+    SERVICE_ON_THE_WAY = "service.on_the_way"
+    SERVICE_DELIVER = "service.deliver"
+    # Joining slips (kiosk/services/joining.py).
+    INVITE_ISSUE = "invite.issue"
+    INVITE_ISSUE_BULK = "invite.issue_bulk"
 
     @property
     def target(self) -> AuditTarget:

@@ -25,21 +25,32 @@ from ..contract import (
     staff,
     tokens,
 )
+from ..contract import deliveries as delivery_contract
+from ..contract import household as household_contract
+from ..contract import invitations as invitation_contract
+from ..contract import me as me_contract
+from ..contract import notices as notice_contract
 from ..contract.openapi import document
 from ..extensions import limiter
 from ..models import utcnow
+from ..services import announcements as announcement_service
 from ..services import audit as audit_service
-from ..services import auth, scan
+from ..services import auth, household_passes, my_data, scan
+from ..services import deliveries as delivery_service
 from ..services import devices as device_service
 from ..services import directory as directory_service
 from ..services import events as event_service
+from ..services import invitations as invitation_service
+from ..services import me as me_service
+from ..services import notices as notice_service
 from ..services import org as org_service
 from ..services import passes as pass_service
 from ..services import risk_areas as risk_area_service
 from ..services import staff as staff_service
-from ..services.errors import Unauthorized
+from ..services.errors import NotFound, Unauthorized
 from ..services.gate import GateAction
-from .contract import DEVICE, STAFF, endpoint
+from .contract import DEVICE, RESIDENT, STAFF, endpoint
+from .me.invitations import share_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -70,7 +81,10 @@ def openapi():
     security=None, status=201, body=tokens.TokenRequest, response=tokens.Token, errors=(401, 429)
 )
 def create_token(body: tokens.TokenRequest):
-    """Exchange a staff username and password for a bearer token (rate-limited)."""
+    """Exchange a username and password for a bearer token (rate-limited).
+
+    Staff and joined residents alike; a resident's token opens the /me routes only.
+    """
     user = auth.authenticate(body.username, body.password)
     if user is None:
         raise Unauthorized(_l("Wrong username or password."), code="bad_credentials")
@@ -480,3 +494,267 @@ def create_risk_area(body: risk_areas.RiskAreaCreate):
 def delete_risk_area(area_id: int):
     """Remove a risk area from the current list."""
     risk_area_service.delete_risk_area(g.actor, area_id)
+
+
+# --- deliveries and services (residents under observation, workers) --------------------------
+
+
+def _own_requests(rows) -> delivery_contract.ServiceRequestList:
+    return delivery_contract.ServiceRequestList(
+        items=[delivery_contract.ServiceRequest.of(r) for r in rows]
+    )
+
+
+@bp.get("/me/requests")
+@endpoint(security=RESIDENT, response=delivery_contract.ServiceRequestList)
+def list_my_requests():
+    """The household's service requests, newest first, with each step's time and the worker."""
+    return _own_requests(delivery_service.for_household(g.actor))
+
+
+@bp.post("/me/requests")
+@endpoint(
+    security=RESIDENT,
+    status=201,
+    body=delivery_contract.ServiceRequestCreate,
+    response=delivery_contract.ServiceRequest,
+    errors=(409,),
+)
+def create_my_request(body: delivery_contract.ServiceRequestCreate):
+    """Ask for groceries, water, medicine, a parcel or rubbish collection.
+
+    Only while the household is under home observation or allowed by the office (else 409
+    services_not_allowed); medicine needs a note.
+    """
+    return delivery_contract.ServiceRequest.of(delivery_service.create(g.actor, body))
+
+
+@bp.post("/me/requests/<int:request_id>/confirm")
+@endpoint(security=RESIDENT, response=delivery_contract.ServiceRequest, errors=(404, 409))
+def confirm_my_request(request_id: int):
+    """Confirm receipt of a delivered request."""
+    return delivery_contract.ServiceRequest.of(delivery_service.confirm(g.actor, request_id))
+
+
+@bp.post("/me/requests/<int:request_id>/cancel")
+@endpoint(security=RESIDENT, response=delivery_contract.ServiceRequest, errors=(404, 409))
+def cancel_my_request(request_id: int):
+    """Cancel a request no worker has taken yet."""
+    return delivery_contract.ServiceRequest.of(delivery_service.cancel(g.actor, request_id))
+
+
+@bp.post("/me/announcements")
+@endpoint(
+    security=RESIDENT,
+    status=201,
+    body=delivery_contract.AnnouncementCreate,
+    response=delivery_contract.Announcement,
+    errors=(409,),
+)
+def create_announcement(body: delivery_contract.AnnouncementCreate):
+    """Announce opening the door from now for a few minutes (home observation only)."""
+    return announcement_service.announce(g.actor, body)
+
+
+@bp.get("/requests")
+@endpoint(security=STAFF, response=delivery_contract.WorkerRequestList)
+def list_open_requests():
+    """A worker's list: the community's open requests, oldest first, then the worker's own in
+    progress (role worker)."""
+    rows = delivery_service.open_requests(g.actor) + delivery_service.my_requests(g.actor)
+    return delivery_contract.WorkerRequestList(
+        items=[delivery_contract.WorkerRequest.of(r) for r in rows]
+    )
+
+
+def _worker_step(request_id: int, step: str) -> delivery_contract.WorkerRequest:
+    return delivery_contract.WorkerRequest.of(delivery_service.advance(g.actor, request_id, step))
+
+
+@bp.post("/requests/<int:request_id>/take")
+@endpoint(security=STAFF, response=delivery_contract.WorkerRequest, errors=(404, 409))
+def take_request(request_id: int):
+    """Take an open request (role worker); 409 taken_by_another when another worker was first."""
+    return _worker_step(request_id, "take")
+
+
+@bp.post("/requests/<int:request_id>/on-the-way")
+@endpoint(security=STAFF, response=delivery_contract.WorkerRequest, errors=(404, 409))
+def request_on_the_way(request_id: int):
+    """Mark a request you took as on the way."""
+    return _worker_step(request_id, "on_the_way")
+
+
+@bp.post("/requests/<int:request_id>/delivered")
+@endpoint(security=STAFF, response=delivery_contract.WorkerRequest, errors=(404, 409))
+def request_delivered(request_id: int):
+    """Mark a request you took as delivered at the door (contactless)."""
+    return _worker_step(request_id, "delivered")
+
+
+# --- the household's paper passes, notices, my data (residents; notices for the office) -------
+
+
+@bp.get("/me/household")
+@endpoint(security=RESIDENT, response=household_contract.Household)
+def my_household():
+    """The caller's household: its members, who has a login, a phone pass or a paper pass."""
+    return household_passes.household(g.actor)
+
+
+@bp.post("/me/household/members/<int:resident_id>/paper-passes")
+@endpoint(
+    security=RESIDENT,
+    status=201,
+    body=household_contract.PaperPassCreate,
+    body_required=False,
+    response=passes.IssuedPass,
+    errors=(409,),
+)
+def issue_my_paper_pass(resident_id: int, body: household_contract.PaperPassCreate):
+    """Issue a paper pass for a member of the caller's household without a login.
+
+    409 member_has_login for a member who signs in on their own phone, 409 paper_pass_active
+    while they have one (revoke the lost one first). The answer's code is the printed QR's text;
+    the printable sheet and PDF are on the web pages (/me/household/passes/print).
+    """
+    pass_ = household_passes.issue_paper_pass(g.actor, resident_id, body)
+    return passes.IssuedPass.of(pass_, pass_service.code_for(pass_))
+
+
+@bp.post("/me/passes/<int:pass_id>/revoke")
+@endpoint(
+    security=RESIDENT,
+    body=passes.PassRevoke,
+    body_required=False,
+    response=passes.Pass,
+    errors=(409,),
+)
+def revoke_my_paper_pass(pass_id: int, body: passes.PassRevoke):
+    """Revoke a lost paper pass of a member of the caller's household without a login.
+
+    The gate refuses it from its next scan; 409 already_revoked when it was.
+    """
+    return household_passes.revoke_paper_pass(g.actor, pass_id, body)
+
+
+@bp.get("/me/notices")
+@endpoint(security=RESIDENT, response=notice_contract.NoticeList)
+def my_notices():
+    """The notices shown now to the caller: their community's, compound's and building's,
+    newest first."""
+    return notice_contract.NoticeList(items=notice_service.for_resident(g.actor, utcnow()))
+
+
+@bp.get("/me/data")
+@endpoint(security=RESIDENT, response=household_contract.MyData)
+def my_data_document():
+    """Everything the system holds about the caller.
+
+    Their record (ID number and phone: the last four only, the rest is not stored), passes,
+    gate events and test results, and their household's visits (visitors' names masked) and
+    service requests. Nothing about anyone outside the household.
+    """
+    return my_data.collect(g.actor, utcnow())
+
+
+@bp.get("/notices")
+@endpoint(security=STAFF, query=notice_contract.NoticeQuery, response=notice_contract.NoticePage)
+def list_notices(query: notice_contract.NoticeQuery):
+    """The notices of the caller's communities by id, shown now or ended."""
+    items = notice_service.list_notices(g.actor, query, utcnow())
+    next_after = items[-1].id if len(items) == query.size else None
+    return notice_contract.NoticePage(items=items, next_after=next_after)
+
+
+@bp.post("/notices")
+@endpoint(
+    security=STAFF,
+    status=201,
+    body=notice_contract.NoticeCreate,
+    response=notice_contract.Notice,
+)
+def create_notice(body: notice_contract.NoticeCreate):
+    """Post a notice for a building, a compound or a whole community."""
+    return notice_service.create(g.actor, body)
+
+
+@bp.post("/notices/<int:notice_id>/withdraw")
+@endpoint(security=STAFF, response=notice_contract.Notice, errors=(409,))
+def withdraw_notice(notice_id: int):
+    """End a notice now; 409 notice_ended when it has ended already."""
+    return notice_service.withdraw(g.actor, notice_id)
+
+
+# --- the resident's own pass and status (kiosk/services/me.py) ------------------------------
+
+
+@bp.get("/me")
+@endpoint(security=RESIDENT, response=me_contract.Me)
+def me():
+    """The signed-in resident: their record, address, status sentence and latest test.
+
+    status.may_in and status.may_out are what the gate answers now for the code of /me/code.
+    """
+    return me_service.me(g.actor)
+
+
+@bp.get("/me/code")
+@endpoint(security=RESIDENT, response=me_contract.Code, errors=(404,))
+def me_code():
+    """The code to show at the gate now, when the next replaces it and the seconds left.
+
+    A phone pass's code rotates every step_seconds and is refused at the gate within 90
+    seconds; an exemption in use is shown instead of it. 404 when there is no pass to show.
+    """
+    found = me_service.code(g.actor)
+    if found is None:
+        raise NotFound(_l("You have no pass to show at the gate. Ask the community office."))
+    return me_contract.Code(
+        code=found.text,
+        kind=found.kind,
+        pass_id=found.pass_id,
+        rotating=found.rotating,
+        step_seconds=found.step_seconds,
+        expires_at=found.expires_at,
+        seconds_left=found.seconds_left,
+    )
+
+
+# --- visitor invitations (a resident's; kiosk/services/invitations.py) -----------------------
+
+
+@bp.get("/me/invitations")
+@endpoint(security=RESIDENT, response=invitation_contract.InvitationList)
+def list_invitations():
+    """The household's visitor invitations, newest first, with when each visitor came and
+    left."""
+    return invitation_contract.InvitationList(
+        items=invitation_service.for_household(g.actor, utcnow())
+    )
+
+
+@bp.post("/me/invitations")
+@limiter.limit(lambda: current_app.config["VISIT_RATE_LIMIT"])
+@endpoint(
+    security=RESIDENT,
+    status=201,
+    body=invitation_contract.InvitationCreate,
+    response=invitation_contract.CreatedInvitation,
+    errors=(409,),
+)
+def create_invitation(body: invitation_contract.InvitationCreate):
+    """Invite a visitor on a day (today to 7 days ahead): the answer carries the share link,
+    shown this once. 409 with the gate's reason when no visitor may come to the household on
+    that day (home observation, a sealed or in-only building or compound, no visitors)."""
+    row, token = invitation_service.create(g.actor, body, utcnow())
+    item = invitation_contract.Invitation.model_validate(row)
+    return invitation_contract.CreatedInvitation(**dict(item), share_url=share_url(token))
+
+
+@bp.post("/me/invitations/<int:invite_id>/cancel")
+@endpoint(security=RESIDENT, response=invitation_contract.Invitation, errors=(404, 409))
+def cancel_invitation(invite_id: int):
+    """Cancel an invitation whose visitor has not come: the code is refused at the gate at
+    once. 409 when the visitor came already or it is cancelled already."""
+    return invitation_service.cancel(g.actor, invite_id, utcnow())

@@ -29,7 +29,9 @@ def login():
         if user is not None:
             auth.start_session(user, auth.PASSWORD)
             flash(_("Signed in as %(name)s.", name=user.username), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("main.index")), code=303)
+            # A joined resident's start is their pass; everyone else's the home page.
+            home = url_for("me.index") if user.resident_id is not None else url_for("main.index")
+            return redirect(safe_next(request.args.get("next"), home), code=303)
         error = _("Wrong username or password.")
     return render_template("auth/login.html", error=error, username=username), 200
 

@@ -20,6 +20,8 @@ from ..domain.decision import (
     SealState,
     TestOutcome,
 )
+from ..domain.deliveries import DoorReason, ServiceKind, ServiceStatus
+from ..domain.invitations import InvitationStatus
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
@@ -126,6 +128,9 @@ LABELS["audit_target"] = {
     AuditTarget.SCAN: _l("scan"),
     AuditTarget.RISK_AREA: _l("risk area"),
     AuditTarget.IMPORT: _l("import"),
+    AuditTarget.NOTICE: _l("notice"),
+    AuditTarget.SERVICE: _l("service request"),
+    AuditTarget.INVITE: _l("joining slip"),
 }
 LABELS["audit_action"] = {
     AuditAction.COMPOUND_CREATE: _l("compound created"),
@@ -166,6 +171,46 @@ LABELS["audit_action"] = {
     AuditAction.GATE_HOURS: _l("gate opening hours changed"),
     AuditAction.IMPORT_PEOPLE: _l("people list imported"),
     AuditAction.RESIDENT_UPDATE: _l("resident details changed"),
+    AuditAction.NOTICE_CREATE: _l("notice posted"),
+    AuditAction.NOTICE_WITHDRAW: _l("notice withdrawn"),
+    AuditAction.HOUSEHOLD_SERVICES: _l("deliveries allowed or stopped"),
+    AuditAction.SERVICE_TAKE: _l("service request taken"),
+    AuditAction.SERVICE_ON_THE_WAY: _l("service request on the way"),
+    AuditAction.SERVICE_DELIVER: _l("service request delivered"),
+    AuditAction.INVITE_ISSUE: _l("joining slip issued"),
+    AuditAction.INVITE_ISSUE_BULK: _l("joining slips issued for a building"),
+}
+
+# Deliveries and services (kiosk/domain/deliveries.py).
+LABELS["service_kind"] = {
+    ServiceKind.GROCERIES: _l("Groceries"),
+    ServiceKind.WATER: _l("Bottled water"),
+    ServiceKind.MEDICINE: _l("Medicine"),
+    ServiceKind.PARCEL: _l("Bring up a parcel"),
+    ServiceKind.RUBBISH: _l("Rubbish collection"),
+}
+LABELS["service_status"] = {
+    ServiceStatus.RECEIVED: _l("received"),
+    ServiceStatus.TAKEN: _l("taken by a worker"),
+    ServiceStatus.ON_THE_WAY: _l("on the way"),
+    ServiceStatus.DELIVERED: _l("delivered at the door"),
+    ServiceStatus.CONFIRMED: _l("received by you"),
+    ServiceStatus.CANCELLED: _l("cancelled"),
+}
+LABELS["door_reason"] = {
+    DoorReason.DELIVERY: _l("Collecting a delivery"),
+    DoorReason.RUBBISH: _l("Putting out rubbish"),
+    DoorReason.OTHER: _l("Other"),
+}
+
+# Visitor invitations (kiosk/domain/invitations.py).
+LABELS["invitation_status"] = {
+    InvitationStatus.WAITING: _l("waiting"),
+    InvitationStatus.ARRIVED: _l("arrived"),
+    InvitationStatus.LEFT: _l("left"),
+    InvitationStatus.REFUSED: _l("refused at the gate"),
+    InvitationStatus.CANCELLED: _l("cancelled"),
+    InvitationStatus.EXPIRED: _l("expired"),
 }
 
 # The value sets the templates offer as choices, in their order.
@@ -175,6 +220,8 @@ CHOICES = {
     "visitor_policies": tuple(VisitorPolicy),
     "purposes": tuple(VisitPurpose),
     "override_reasons": tuple(OverrideReason),
+    "service_kinds": tuple(ServiceKind),
+    "door_reasons": tuple(DoorReason),
 }
 
 
@@ -222,6 +269,10 @@ def register(app: Flask) -> None:
             "import_row_label": lambda v: label("import_row", v),
             "ledger_miss_label": lambda v: label("ledger_miss", v),
             "audit_target_label": lambda v: label("audit_target", v),
+            "service_kind_label": lambda v: label("service_kind", v),
+            "service_status_label": lambda v: label("service_status", v),
+            "door_reason_label": lambda v: label("door_reason", v),
+            "invitation_status_label": lambda v: label("invitation_status", v),
             **CHOICES,
         }
 

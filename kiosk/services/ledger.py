@@ -51,7 +51,10 @@ def reconcile(
     columns, _unused = tables.match_header(table.header, PEOPLE_COLUMNS)
     if "id_number" not in columns and "name" not in columns:
         raise tables.TableError(
-            _l("The file needs a column 身份证号 (ID number) or 姓名, 楼栋, 单元, 房号."),
+            _l(
+                "The file needs a column with the ID number, or name, building, unit and room "
+                "(Chinese or English column names)."
+            ),
             code="columns",
             field="file",
         )

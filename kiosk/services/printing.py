@@ -66,6 +66,27 @@ class Card:
     unit: str
     room: str
     valid_until: datetime | None
+    # An exemption's card: its purpose and window (one exit, one return).
+    purpose: str | None = None
+    valid_from: datetime | None = None
+
+    @classmethod
+    def of(cls, row) -> Card:
+        """A card from a row of (pass, resident's name, unit, room, building, compound)."""
+        pass_, name, unit, room, building, compound = row
+        exemption = pass_.kind == PassKind.EXEMPTION.value
+        return cls(
+            pass_id=pass_.id,
+            code=passes.code_for(pass_),
+            name=mask_name(name),
+            compound=compound,
+            building=building,
+            unit=unit,
+            room=room,
+            valid_until=pass_.valid_until,
+            purpose=pass_.purpose if exemption else None,
+            valid_from=pass_.valid_from if exemption else None,
+        )
 
     @property
     def number(self) -> str:
@@ -82,8 +103,17 @@ class Card:
     def validity(self) -> str:
         if self.valid_until is None:
             return _("No end date")
-        local = self.valid_until.astimezone(current_app.config["TZ"])
-        return "{} {}".format(_("Valid until"), local.strftime("%Y-%m-%d %H:%M"))
+        tz = current_app.config["TZ"]
+        until = self.valid_until.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        if self.purpose is not None and self.valid_from is not None:
+            since = self.valid_from.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            return _(
+                "%(purpose)s: out once and back once, %(since)s to %(until)s",
+                purpose=self.purpose,
+                since=since,
+                until=until,
+            )
+        return "{} {}".format(_("Valid until"), until)
 
     @property
     def qr_svg(self) -> Markup:
@@ -119,15 +149,15 @@ def _is_active(pass_: Pass, now: datetime) -> bool:
     )
 
 
-def _rows(where) -> list:
-    """One query: each active paper pass with its resident's name and its place."""
+def _rows(*where) -> list:
+    """One query: each pass matching ``where`` with its resident's name and its place."""
     stmt = (
         select(Pass, Resident.name, Household.unit, Household.room, Building.name, Compound.name)
         .join(Resident, Resident.id == Pass.resident_id)
         .join(Household, Household.id == Resident.household_id)
         .join(Building, Building.id == Household.building_id)
         .join(Compound, Compound.id == Building.compound_id)
-        .where(where, active_paper(utcnow()))
+        .where(*where)
     )
     return list(db.session.execute(stmt))
 
@@ -145,20 +175,7 @@ def cards(pass_rows: Iterable[Sequence]) -> list[Card]:
     """The cards of the active paper passes among rows of (pass, resident's name, unit, room,
     building's name, compound's name), ordered by unit, room and pass."""
     now = utcnow()
-    out = [
-        Card(
-            pass_id=pass_.id,
-            code=passes.code_for(pass_),
-            name=mask_name(name),
-            compound=compound,
-            building=building,
-            unit=unit,
-            room=room,
-            valid_until=pass_.valid_until,
-        )
-        for pass_, name, unit, room, building, compound in pass_rows
-        if _is_active(pass_, now)
-    ]
+    out = [Card.of(row) for row in pass_rows if _is_active(row[0], now)]
     out.sort(key=lambda c: (_natural(c.unit), _natural(c.room), c.pass_id))
     return out
 
@@ -175,7 +192,7 @@ def household_cards(actor: User, household_id: int) -> Sheet:
             _("room %(room)s", room=household.room),
         )
     )
-    found = cards(_rows(Household.id == household.id))
+    found = cards(_rows(Household.id == household.id, active_paper(utcnow())))
     return Sheet(place, found, f"passes-household-{household.id}.pdf")
 
 
@@ -183,8 +200,25 @@ def building_cards(actor: User, building_id: int) -> Sheet:
     """The active paper passes of every household of a building in the actor's scope."""
     building = scope.load(actor, Building, building_id).obj
     place = f"{building.compound.name} {building.name}"
-    found = cards(_rows(Household.building_id == building.id))
+    found = cards(_rows(Household.building_id == building.id, active_paper(utcnow())))
     return Sheet(place, found, f"passes-building-{building.id}.pdf")
+
+
+def exemption_cards(actor: User, purpose: str | None = None) -> Sheet:
+    """The exemptions of the actor's communities still to be used (not revoked, the window
+    not over), of one purpose or all, ordered by building, unit and room."""
+    scope.require_role(actor, scope.MANAGERS)
+    where = [
+        Compound.community_id.in_(scope.community_ids(actor)),
+        Pass.kind == PassKind.EXEMPTION.value,
+        Pass.revoked_at.is_(None),
+        Pass.valid_until > utcnow(),
+    ]
+    if purpose is not None:
+        where.append(Pass.purpose == purpose)
+    found = [Card.of(row) for row in _rows(*where)]
+    found.sort(key=lambda c: (c.building, _natural(c.unit), _natural(c.room), c.pass_id))
+    return Sheet(purpose or _("Exemptions"), found, "exemptions.pdf")
 
 
 def issue_building_passes(actor: User, building_id: int) -> list[Pass]:

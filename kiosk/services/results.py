@@ -61,8 +61,8 @@ def import_results(actor: User, data: bytes, filename: str) -> Report:
     if missing or not ({"id_number", "name"} & set(columns)):
         raise tables.TableError(
             _l(
-                "The file needs the columns 采样时间 (taken at) and 结果 (result), and either "
-                "身份证号 (ID number) or 姓名, 楼栋, 单元, 房号 (name, building, unit, room)."
+                "The file needs the columns taken at and result, and either the ID number or "
+                "name, building, unit and room (Chinese or English column names)."
             ),
             code="columns",
             field="file",

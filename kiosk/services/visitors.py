@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..contract.forms import GateVisitorForm, VisitorForm
 from ..domain import passcodes
 from ..domain.decision import Decision, Direction, Outcome, SealState
+from ..domain.invitations import HOST_REASONS, UNDECLARED, VIA_INVITATION
 from ..domain.people import mask_name
 from ..domain.visitors import (
     HealthCode,
@@ -109,7 +110,7 @@ def _visitor_facts(
     return VisitorFacts(
         policy=VisitorPolicy(policy),
         pre_registered=pre_registered,
-        health_code=HealthCode(visit.health_code),
+        health_code=_health_code(visit),
         risk_area_visit=bool(visit.risk_area_ids),
         temperature=temperature,
         gate_open=ctx.open_at(now) if ctx is not None else True,
@@ -119,6 +120,28 @@ def _visitor_facts(
         code_used=code_used,
         fever_threshold=threshold,
     )
+
+
+def _health_code(visit: Visit) -> HealthCode:
+    """The declared colour; an invited visitor who has not declared it yet counts as yellow
+    (refused), the safe side: their share page shows the code only once it is declared."""
+    if visit.health_code == UNDECLARED:
+        return HealthCode.YELLOW
+    return HealthCode(visit.health_code)
+
+
+def host_refusals(household_id: int, at: datetime) -> tuple[str, ...]:
+    """The reasons the gate would refuse any visitor of this household at ``at``: the same
+    facts and reasons as the gate's decision (visitor policy, seals in force with their
+    schedules, home observation), so the invitation page and the gate agree."""
+    probe = Visit(host_household_id=household_id, health_code=HealthCode.GREEN, risk_area_ids="")
+    outcome = decide_visitor(_visitor_facts(probe, None, at, 36.5, pre_registered=True))
+    return tuple(r for r in outcome.reasons if r in HOST_REASONS)
+
+
+def preview(visit: Visit, at: datetime) -> Outcome:
+    """What the gate would say of a registered visitor at ``at``, before the temperature."""
+    return decide_visitor(_visitor_facts(visit, None, at, 36.5, pre_registered=True))
 
 
 def _holder(visit: Visit) -> Holder:
@@ -270,7 +293,12 @@ def scan_code(
             Outcome(Decision.ALLOW, ()) if left else Outcome(Decision.DENY, ("visitor_code_used",))
         )
     else:
-        usable = visit.status == "registered" and visit.via == "self" and visit.valid_on == today
+        usable = (
+            visit.status == "registered"
+            and visit.via in ("self", VIA_INVITATION)
+            and visit.valid_on == today
+            and visit.health_code != UNDECLARED
+        )
         facts = _visitor_facts(visit, ctx, action.now, temp, pre_registered=True)
         outcome = decide_visitor(facts if usable else replace(facts, code_used=True))
         if usable and not _claim(visit.id, outcome, action.now, ctx.gate_id, temp):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from test_invitations_api import DOC_CALLS as INVITATION_CALLS
+from test_me_api import DOC_CALLS as ME_CALLS
+from test_me_household_api import DOC_CALLS as HOUSEHOLD_CALLS
 from test_read_endpoints import READ_ROUTES
 from test_scope_matrix import ROUTES as MATRIX_ROUTES
+from test_service_requests_api import DOC_CALLS as DELIVERY_CALLS
 
 from tests import factories
 from tests.factories import PASSWORD
@@ -14,6 +18,9 @@ from tests.helpers import ApiClient
 
 # The same requests the scope matrix and the read endpoints' tests make.
 ROUTES = MATRIX_ROUTES + READ_ROUTES
+# Operations of other callers (residents, workers): each names its caller (``user(world)``),
+# ``build(world) -> (path, body)`` and its success status.
+OTHER_CALLS = [*DELIVERY_CALLS, *HOUSEHOLD_CALLS, *INVITATION_CALLS, *ME_CALLS]
 
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -184,6 +191,10 @@ def test_real_answers_match_the_document(world, client):
     for route in ROUTES:
         path, payload = route.build(world, "street")
         call(street, route.method, route.rule, path, payload, expect=route.success)
+    for other in OTHER_CALLS:
+        caller = ApiClient(client).bearer(factories.api_token(other.user(world)))
+        path, payload = other.build(world)
+        call(caller, other.method, other.rule, path, payload, expect=other.success)
     device = ApiClient(client).as_device(world.a.device_token)
     call(
         device,
@@ -386,6 +397,7 @@ def test_null_where_the_document_forbids_it_is_422(world, client):
     street = ApiClient(client).bearer(factories.api_token(world.street_user))
     device = ApiClient(client).as_device(world.a.device_token)
     calls = {(route.rule, route.method.lower()): route for route in ROUTES}
+    others = {(other.rule, other.method.lower()): other for other in OTHER_CALLS}
     checked = 0
     for path, item in doc["paths"].items():
         rule = _PARAM.sub("{id}", path)
@@ -397,6 +409,10 @@ def test_null_where_the_document_forbids_it_is_422(world, client):
                 api, url = device, rule
             elif rule == "/api/v1/tokens":
                 api, url = ApiClient(client), rule
+            elif (rule, method) in others:
+                other = others[(rule, method)]
+                api = ApiClient(client).bearer(factories.api_token(other.user(world)))
+                url = other.build(world)[0]
             else:
                 api, url = street, calls[(rule, method)].build(world, "street")[0]
             for name, sub in body["properties"].items():

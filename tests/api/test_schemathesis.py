@@ -47,7 +47,7 @@ class FreshContext:
             return self.app(environ, start_response)
 
 
-def _config(staff: str, device: str) -> schemathesis.Config:
+def _config(staff: str, device: str, resident: str) -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -61,7 +61,13 @@ def _config(staff: str, device: str) -> schemathesis.Config:
             },
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
             "phases": {"stateful": {"enabled": False}},
-            "auth": {"openapi": {"staff": {"bearer": staff}, "device": {"bearer": device}}},
+            "auth": {
+                "openapi": {
+                    "staff": {"bearer": staff},
+                    "device": {"bearer": device},
+                    "resident": {"bearer": resident},
+                }
+            },
         }
     )
 
@@ -88,9 +94,18 @@ def test_the_document_is_the_contract(app):
     world = factories.world()
     staff = factories.api_token(world.street_user)
     device = world.a.device_token
+    # A joined resident of household a, for the residents' operations (/api/v1/me/...).
+    resident = factories.api_token(
+        factories.user(
+            "fuzz_resident",
+            "resident",
+            household_id=world.a.household.id,
+            resident_id=world.a.resident.id,
+        )
+    )
     db.session.commit()
     schema = schemathesis.openapi.from_wsgi(
-        "/api/v1/openapi.json", FreshContext(app), config=_config(staff, device)
+        "/api/v1/openapi.json", FreshContext(app), config=_config(staff, device, resident)
     )
     failures: list[str] = []
     reached: dict[str, set[int]] = {}  # operation -> statuses answered with the right token

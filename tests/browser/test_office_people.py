@@ -116,3 +116,32 @@ def test_a_lost_paper_pass_is_revoked_and_refused_at_the_tablet(page, browser, l
     scan(tablet, code)
     shown = result(tablet)
     assert (shown["decision"], shown["reasons"]) == ("deny", "revoked")
+
+
+def test_a_household_put_under_observation_from_its_page_has_its_member_refused(
+    page, browser, live, live_app, site, in_app
+):
+    no_temperature_rule(in_app, site)
+    with in_app():
+        code = code_for(site.a.pass_)
+    office_signs_in(page, live, site)
+    page.goto(live.url + "/office/observation")
+    form = page.locator("[data-testid=observe]")
+    form.locator("select[name=household_ids]").select_option(str(site.a.household.id))
+    until = utcnow() + timedelta(days=14)
+    form.locator("input[name=observation_until]").fill(local(live_app, until))
+    form.locator("input[name=observation_reason]").fill("30日后去过新发地市场")
+    form.get_by_role("button", name="保存").click()
+    row = page.locator(f"tr[data-household-id='{site.a.household.id}']")
+    expect(row).to_contain_text("30日后去过新发地市场")
+    expect(row).to_contain_text("14")
+    page.goto(live.url + f"/office/households/{site.a.household.id}")
+    expect(page.locator("[data-testid=rule]")).to_contain_text("您家正在居家观察")
+    screenshot(page, "office-household-observed-zh")
+
+    tablet = new_page(browser)
+    enrol_and_sign_in(tablet, live, site)
+    tablet.click("[data-direction=out]")
+    scan(tablet, code)
+    shown = result(tablet)
+    assert (shown["decision"], shown["reasons"]) == ("deny", "home_observation")

@@ -110,7 +110,21 @@ DATA = [
     "王*",
     "2号平板",
 ]
-LATIN_ALLOWED = {"kiosk", "PIN", "API", "JSON", "USB", "CSV", "Excel", "xlsx", "MB"}
+LATIN_ALLOWED = {
+    "kiosk",
+    "PIN",
+    "API",
+    "JSON",
+    "USB",
+    "CSV",
+    "Excel",
+    "xlsx",
+    "MB",
+    "PDF",
+    "QR",
+    "UTF",
+    "GBK",
+}
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 _UI_TEXT_JS = """() => Array.from(document.querySelectorAll(

@@ -15,6 +15,8 @@ from kiosk.domain.decision import (
 from kiosk.domain.decision import (
     TestOutcome as Outcome,
 )
+from kiosk.domain.deliveries import DoorReason, ServiceKind, ServiceStatus
+from kiosk.domain.invitations import InvitationStatus
 from kiosk.domain.people import Role
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from kiosk.routes.helpers import LABELS
@@ -23,6 +25,7 @@ from kiosk.services.results import RowStatus
 from tests.conftest import TEST_CONFIG
 
 VALUE_SETS = {
+    "invitation_status": InvitationStatus,
     "role": Role,
     "pass_kind": PassKind,
     "override": OverrideReason,
@@ -39,6 +42,9 @@ VALUE_SETS = {
     "test_outcome": Outcome,
     "import_row": RowStatus,
     "ledger_miss": Miss,
+    "service_kind": ServiceKind,
+    "service_status": ServiceStatus,
+    "door_reason": DoorReason,
 }
 
 

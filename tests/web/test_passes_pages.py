@@ -198,3 +198,36 @@ def test_two_ledgers_are_reconciled(app, world, office):
     assert len(here) == 1
     there = re.findall(r'<tr class="only-there" data-row="(\d+)">', r.text)
     assert there == ["3", "4", "6"]
+
+
+def test_exemptions_to_use_are_printed_with_their_window(app, world, office):
+    a = world.a
+    s1, s2 = _exam_students(world, 2)
+    now = utcnow()
+    used_up = factories.pass_for(
+        s2,
+        kind="exemption",
+        purpose="高考",
+        valid_from=now - timedelta(days=2),
+        valid_until=now - timedelta(days=1),
+    )
+    live = factories.pass_for(
+        s1, kind="exemption", purpose="高考", valid_from=now, valid_until=now + timedelta(hours=6)
+    )
+    other = factories.pass_for(
+        s2, kind="exemption", purpose="就医", valid_from=now, valid_until=now + timedelta(hours=6)
+    )
+    db.session.commit()
+    page = office.get("/office/exemptions/print?purpose=高考").text
+    printed = re.findall(r'<article class="pass-card" data-pass-id="(\d+)">', page)
+    assert printed == [str(live.id)]  # not the spent one, not another purpose
+    assert s1.name not in page  # masked names only
+    assert str(used_up.id) not in printed and str(other.id) not in printed
+    both = office.get("/office/exemptions/print").text
+    assert sorted(re.findall(r'data-pass-id="(\d+)"', both)) == sorted(
+        [str(live.id), str(other.id)]
+    )
+    pdf = office.get("/office/exemptions.pdf?purpose=高考")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"] == 'attachment; filename="exemptions.pdf"'
+    assert a.building.name in office.get("/office/exemptions/print").text

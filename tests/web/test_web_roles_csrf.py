@@ -10,7 +10,17 @@ import pytest
 
 from kiosk import create_app
 from kiosk.extensions import db
-from kiosk.models import Alert, SealSchedule, User, Visit, utcnow
+from kiosk.models import (
+    Alert,
+    Notice,
+    SealSchedule,
+    ServiceRequest,
+    User,
+    Visit,
+    VisitInvite,
+    utcnow,
+)
+from kiosk.services import security
 from tests import factories
 from tests.conftest import TEST_CONFIG, FreshContextClient
 
@@ -66,6 +76,30 @@ POSTS = [
     "/office/exemptions/reconcile",
     "/office/tests",
     "/visit/{slug}",
+    # Deliveries and services (residents, workers, the office's switch).
+    "/me/requests",
+    "/me/requests/{request}/confirm",
+    "/me/requests/{request}/cancel",
+    "/me/announcements",
+    "/worker/requests/{request}/take",
+    "/worker/requests/{request}/on-the-way",
+    "/worker/requests/{request}/delivered",
+    "/office/households/{household}/services",
+    # Joining and my pass (kiosk/routes/join.py, me/pass_.py, office/invites.py).
+    "/join",
+    "/join/account",
+    "/me/care",
+    "/office/households/{household}/invites",
+    "/office/buildings/{building}/invites",
+    # Visitor invitations (kiosk/routes/me/invitations.py, the share link invite_link.py).
+    "/me/invitations",
+    "/me/invitations/{invitation}/cancel",
+    "/v/{token}",
+    # The household's paper passes (me/household.py) and the office's notices.
+    "/me/household/members/{resident}/paper-passes",
+    "/me/passes/{pass}/revoke",
+    "/office/notices",
+    "/office/notices/{notice}/withdraw",
 ]
 
 OFFICE_GETS = [
@@ -91,9 +125,30 @@ OFFICE_GETS = [
     "/office/households/{household}",
     "/office/people",
     "/office/exemptions",
+    "/office/exemptions/print",
+    "/office/exemptions.pdf",
     "/office/tests",
+    "/office/requests",
+    "/office/notices",
 ]
 OFFICE_POSTS = [p for p in POSTS if p.startswith("/office")]
+
+# The resident pages (/me): a joined resident only.
+RESIDENT_GETS = [
+    "/me/invitations",
+    "/me",
+    "/me/requests",
+    "/me/household",
+    "/me/household/passes/print",
+    "/me/household/passes.pdf",
+    "/me/data",
+    "/me/data.json",
+]
+RESIDENT_POSTS = [p for p in POSTS if p.startswith("/me/")]
+
+# The workers' phone pages.
+WORKER_GETS = ["/worker"]
+WORKER_POSTS = [p for p in POSTS if p.startswith("/worker/")]
 
 GATE_GETS = [
     "/gate",
@@ -177,8 +232,15 @@ def populate(world) -> dict:
         starts_at=now + timedelta(days=1),
         reason="封闭",
     )
-    db.session.add_all([alert, visit, schedule])
+    service_request = ServiceRequest(
+        household_id=a.household.id, community_id=a.community.id, kind="water"
+    )
+    db.session.add_all([alert, visit, schedule, service_request])
     a.device.enrolled_at = now
+    db.session.commit()
+    invitation, token = _invitation(world)
+    notice = Notice(community_id=a.community.id, title="核酸检测", body="周六")
+    db.session.add(notice)
     db.session.commit()
     return {
         "event": referred.id,
@@ -195,7 +257,40 @@ def populate(world) -> dict:
         "gate": a.gate.id,
         "compound": a.compound.id,
         "slug": a.compound.public_slug,
+        "request": service_request.id,
+        "invitation": invitation.id,
+        "token": token,
+        "notice": notice.id,
     }
+
+
+def _invitation(world) -> tuple[VisitInvite, str]:
+    """A visitor invitation of household a and its share link's token."""
+    a = world.a
+    visit = Visit(
+        compound_id=a.compound.id,
+        host_household_id=a.household.id,
+        name="李四光",
+        phone_hash="y" * 64,
+        phone_last4="1234",
+        purpose="visit",
+        health_code="",
+        via="inv",
+        status="registered",
+        valid_on=utcnow().date(),
+    )
+    db.session.add(visit)
+    db.session.flush()
+    token = security.new_token()
+    invitation = VisitInvite(
+        visit_id=visit.id,
+        household_id=a.household.id,
+        invited_by_id=a.office.id,
+        link_hash=security.keyed_hash(token),
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    return invitation, token
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +382,54 @@ def test_office_pages_need_an_office_user(matrix, path):
     db.session.expire_all()
     assert db.session.get(Alert, ids["alert"]).acknowledged_at is None
     assert sworld.a.compound.visitor_policy == "open"
+
+
+# --- roles on the resident and worker pages --------------------------------------------------
+
+
+def _joined_resident(world) -> User:
+    """A joined resident of household a (made once for the shared matrix world)."""
+    found = db.session.scalar(db.select(User).where(User.username == "matrix_resident"))
+    if found is None:
+        found = factories.user(
+            "matrix_resident",
+            "resident",
+            household_id=world.a.household.id,
+            resident_id=world.a.resident.id,
+        )
+        db.session.commit()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("pages", "path"),
+    [("resident", p) for p in RESIDENT_GETS]
+    + [("resident", ("POST", p)) for p in RESIDENT_POSTS]
+    + [("worker", p) for p in WORKER_GETS]
+    + [("worker", ("POST", p)) for p in WORKER_POSTS],
+)
+def test_resident_and_worker_pages_need_their_role(matrix, pages, path):
+    sqlite_app, sworld, ids = matrix
+    method, path = path if isinstance(path, tuple) else ("GET", path)
+    url = path.format(**ids)
+
+    def call(browser):
+        return browser.get(url) if method == "GET" else browser.post(url, {"kind": "water"})
+
+    r = call(Browser(sqlite_app))
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("/auth/login?next=")
+    others = [sworld.a.guard, sworld.a.office, sworld.street_user]
+    # resident_a of the world is not bound to a resident record: not a joined resident.
+    others += [sworld.worker, sworld.resident_user] if pages == "resident" else []
+    others += [_joined_resident(sworld)] if pages == "worker" else []
+    for user in others:
+        r = call(Browser(sqlite_app).sign_in(user))
+        assert r.status_code == 403, (user.username, r.status_code)
+        assert "您无权执行此操作。" in r.text
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, ids["request"]).status == "received"
+    assert db.session.scalar(db.select(db.func.count(ServiceRequest.id))) == 1
 
 
 # --- the tablet cookie and the guard on the gate pages ----------------------------------------

@@ -7,6 +7,8 @@ from . import (  # noqa: F401 - they add the views
     devices,
     guards,
     imports,
+    invites,  # noqa: F401
+    notices,
     observation,
     passes,
     places,
@@ -14,6 +16,7 @@ from . import (  # noqa: F401 - they add the views
     results,
     risk_areas,
     seals,
+    services,
     staff,
 )
 from .blueprint import bp

@@ -11,7 +11,7 @@ from ...contract.errors import problems
 from ...contract.forms import EndObservationForm, ObservationForm, ObservationQuery
 from ...contract.org import HouseholdChange
 from ...models import utcnow
-from ...services import org
+from ...services import audit, org
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -24,11 +24,15 @@ def _page(status: int = 200, **extra):
     except ServiceError as exc:
         order = "until"
         extra.setdefault("errors", problems(exc))
+    observed = org.under_observation(current_user, now, order)
     page = render_template(
         "office/observation.html",
         now=now,
         order=order,
-        observed=org.under_observation(current_user, now, order),
+        observed=observed,
+        set_by=audit.history(
+            current_user, "household.observation", [h.id for h, _b, _c in observed], 1
+        ),
         households=org.household_choices(current_user),
         form=extra.pop("form", {}),
         chosen=extra.pop("chosen", []),

@@ -3,23 +3,25 @@ in one go."""
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from ...contract.forms import ExemptionPrintQuery
 from ...services import printing
 from ..helpers import role_required
 from .blueprint import bp
 
 
-def _page(sheet: printing.Sheet, pdf_url: str, issue_url: str | None = None):
+def _page(sheet: printing.Sheet, pdf_url: str, issue_url: str | None = None, heading=None):
     return render_template(
         "office/print_passes.html",
         place=sheet.place,
         cards=sheet.cards,
         pdf_url=pdf_url,
         issue_url=issue_url,
+        heading=heading,
     )
 
 
@@ -75,3 +77,20 @@ def issue_building_passes(building_id: int):
     else:
         flash(_("Every resident of the building has a paper pass already."), "info")
     return redirect(url_for(".print_building_passes", building_id=building_id), code=303)
+
+
+@bp.get("/exemptions/print")
+@role_required("office", "street")
+def print_exemptions():
+    """The exemptions still to be used, one card each (``?purpose=`` one purpose only)."""
+    purpose = ExemptionPrintQuery.read(request.args).purpose
+    sheet = printing.exemption_cards(current_user, purpose)
+    pdf_url = url_for(".exemptions_pdf", purpose=purpose) if purpose else url_for(".exemptions_pdf")
+    return _page(sheet, pdf_url, heading=_("Exemptions"))
+
+
+@bp.get("/exemptions.pdf")
+@role_required("office", "street")
+def exemptions_pdf():
+    purpose = ExemptionPrintQuery.read(request.args).purpose
+    return _pdf(printing.exemption_cards(current_user, purpose))
