@@ -85,6 +85,11 @@ class Compound(db.Model):
     temperature_required: Mapped[bool] = mapped_column(Boolean, default=True)
     fever_threshold: Mapped[float] = mapped_column(Float, default=37.3)
     visitor_policy: Mapped[str] = mapped_column(String(12), default="open", server_default="open")
+    # Household outing quota: at most ``quota_exits`` exits per household per ``quota_days``
+    # days (1 or 2), each at most ``quota_hours`` hours out; none when null.
+    quota_exits: Mapped[int | None] = mapped_column(Integer)
+    quota_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    quota_hours: Mapped[int | None] = mapped_column(Integer)
     # The visitor self-registration poster links to /visit/<public_slug>: no row id in public.
     public_slug: Mapped[str] = mapped_column(String(32), unique=True, default=new_slug)
     community: Mapped[Community] = relationship()
@@ -483,3 +488,133 @@ class Notice(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- screening lists, door alarms, disinfection, outing quotas (issue "Screening lists") ------
+
+
+class ScreeningList(db.Model):
+    """A list of people to check (核查名单), as issued: its name, source and date."""
+
+    __tablename__ = "screening_list"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(100))
+    issued_on: Mapped[date | None] = mapped_column(db.Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScreeningRow(db.Model):
+    """One person of a screening list: phone and ID number only as keyed hash and last four,
+    matched to a resident (or ambiguous, or not living here), worked through with a call
+    status. A matched resident whose row is not closed is referred at the gate."""
+
+    __tablename__ = "screening_row"
+    __table_args__ = (
+        Index("ix_screening_row_list_status", "list_id", "call_status"),
+        Index("ix_screening_row_resident_open", "resident_id", "closed"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("screening_list.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_last4: Mapped[str | None] = mapped_column(String(4))
+    id_hash: Mapped[str | None] = mapped_column(String(64))
+    id_last4: Mapped[str | None] = mapped_column(String(4))
+    match: Mapped[str] = mapped_column(String(10))  # matched | ambiguous | not_here
+    candidate_ids: Mapped[str] = mapped_column(String(200), default="")  # ambiguous: to choose
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    call_status: Mapped[str] = mapped_column(String(12), default="not_reached")
+    # True once the row needs nothing more at the gate (cleared, moved away, not here...).
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    note: Mapped[str | None] = mapped_column(String(300))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DoorSensor(db.Model):
+    """A door alarm (门磁) fixed on a household's door: enrolled with a one-time code like a
+    tablet, then authenticated by its own token (hash only)."""
+
+    __tablename__ = "door_sensor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    battery_low: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SensorEvent(db.Model):
+    """What a door sensor reported, once per the sensor's own event id (idempotent)."""
+
+    __tablename__ = "sensor_event"
+    __table_args__ = (UniqueConstraint("sensor_id", "event_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("door_sensor.id"))
+    event_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DoorAlarm(db.Model):
+    """An alarm for the office: a door opened at a household under observation (not announced,
+    no delivery at the door), a sensor tampered with, its battery low, or silent too long."""
+
+    __tablename__ = "door_alarm"
+    __table_args__ = (Index("ix_door_alarm_community_ack", "community_id", "acknowledged_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("door_sensor.id"))
+    sensor_event_id: Mapped[int | None] = mapped_column(ForeignKey("sensor_event.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    note: Mapped[str | None] = mapped_column(String(300))
+
+
+class PublicArea(db.Model):
+    """A public area to disinfect (lift, stairwell, gate, bins, fitness equipment, benches) or
+    a building's rubbish round, with how often; its QR sticker's token is kept as a hash."""
+
+    __tablename__ = "public_area"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(12))
+    times_per_day: Mapped[int] = mapped_column(Integer, default=1)
+    # A rubbish round's fixed local times, "08:00,18:00"; empty for an area done N times a day.
+    fixed_times: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    sticker_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DisinfectionRecord(db.Model):
+    """An area done: by whom, when, proven by the sticker's scan; optionally a photo."""
+
+    __tablename__ = "disinfection_record"
+    __table_args__ = (Index("ix_disinfection_record_area_done", "area_id", "done_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("public_area.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    photo_type: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(String(300))

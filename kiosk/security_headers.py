@@ -31,7 +31,7 @@ _POLICY = {
     "frame-ancestors": "'none'",
 }
 # Endpoints that load the camera QR reader (kiosk/static/js/camera.js and its .wasm).
-WASM_ENDPOINTS = frozenset({"gate.index"})
+WASM_ENDPOINTS = frozenset({"gate.index", "worker.areas"})  # worker.areas: disinfection stickers
 GATE_BLUEPRINTS = frozenset({"gate"})
 
 _NOTHING = ("microphone", "geolocation", "payment", "usb", "serial", "bluetooth", "midi")
@@ -56,7 +56,8 @@ _PERMISSIONS = {camera: permissions_policy(camera) for camera in (False, True)}
 def apply(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = _CSP[request.endpoint in WASM_ENDPOINTS]
-    headers["Permissions-Policy"] = _PERMISSIONS[request.blueprint in GATE_BLUEPRINTS]
+    camera = request.blueprint in GATE_BLUEPRINTS or request.endpoint in WASM_ENDPOINTS
+    headers["Permissions-Policy"] = _PERMISSIONS[camera]
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"

@@ -20,12 +20,12 @@ from .base import Body, Out, choice
 from .errors import rule
 from .forms import Form
 from .paging import FlagText
-from .types import LocalTime, _whole_number, _whole_number_text, text
+from .types import LocalTime, text, whole_number, whole_number_text
 
 MEDICINE_NOTE = rule("medicine_note", "note", _l("Note: write which medicine (the prescription)."))
 
-Minutes = _whole_number(1, ANNOUNCE_MAX_MINUTES)
-MinutesText = _whole_number_text(1, ANNOUNCE_MAX_MINUTES)
+Minutes = whole_number(1, ANNOUNCE_MAX_MINUTES)
+MinutesText = whole_number_text(1, ANNOUNCE_MAX_MINUTES)
 
 
 class ServiceRequestCreate(Body):

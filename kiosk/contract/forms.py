@@ -57,6 +57,7 @@ from .types import (
     TestWindowHoursText,
     UnixMillisText,
     text,
+    whole_number_text,
 )
 
 
@@ -525,3 +526,23 @@ class ExemptionPrintQuery(Form):
     """``?purpose=``: print the exemptions of one purpose (the exam students), or all."""
 
     purpose: text(200) = None
+
+
+# --- household outing quotas (kiosk/services/quota.py) -----------------------------------------
+
+
+class QuotaForm(Form):
+    """A compound's outing quota: at most ``quota_exits`` exits per household per day or two
+    days, each at most ``quota_hours`` hours; both blank lifts it."""
+
+    messages = {
+        "compound_id": _l("Not found."),
+        "quota_exits": _l("Exits: a whole number from 1 to 20, or blank for no limit."),
+        "quota_days": _l("Choose per day or per two days."),
+        "quota_hours": _l("Hours: a whole number from 1 to 72, or blank for no limit."),
+    }
+
+    compound_id: IdText
+    quota_exits: whole_number_text(1, 20) = None
+    quota_days: whole_number_text(1, 2) = 1
+    quota_hours: whole_number_text(1, 72) = None

@@ -24,6 +24,8 @@ STAFF = "staff"
 DEVICE = "device"
 # A resident signed in on their phone (a token from POST /api/v1/tokens): their household only.
 RESIDENT = "resident"
+# A door sensor (门磁): its own token from POST /api/v1/sensors/enrol.
+SENSOR = "sensor"
 
 ERROR_TEXT = {
     400: "The body is not a JSON object",
@@ -43,7 +45,7 @@ class Operation:
 
     summary: str
     description: str | None
-    security: str | None  # STAFF, DEVICE or None (public)
+    security: str | None  # STAFF, DEVICE, RESIDENT, SENSOR or None (public)
     status: int
     response: type[BaseModel] | None
     body: type[BaseModel] | None = None
@@ -60,7 +62,7 @@ class Operation:
             statuses.add(422)
         if self.security in (STAFF, RESIDENT):
             statuses |= {401, 403, 404, 429}
-        elif self.security == DEVICE:
+        elif self.security in (DEVICE, SENSOR):
             statuses |= {401, 429}
         if has_path_ids:
             statuses.add(404)
@@ -202,6 +204,11 @@ def document(app: Flask, blueprint: str, info: dict) -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A joined resident's token from POST /api/v1/tokens",
+                },
+                SENSOR: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A door sensor's token from POST /api/v1/sensors/enrol",
                 },
             },
         },

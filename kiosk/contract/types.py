@@ -34,7 +34,7 @@ from ..models import MAX_ID
 # --- whole numbers ------------------------------------------------------------------------------
 
 
-def _whole_number(lo: int, hi: int):
+def whole_number(lo: int, hi: int):
     """A JSON number without a fraction (``5`` or ``5.0``, as JSON Schema's "integer"); never
     ``true``, never a string."""
 
@@ -57,7 +57,7 @@ def _whole_number(lo: int, hi: int):
 _DIGITS = re.compile(r"-?[0-9]{1,19}")
 
 
-def _whole_number_text(lo: int, hi: int):
+def whole_number_text(lo: int, hi: int):
     """The same whole number written as text: a query parameter or a form field."""
 
     def check(value: Any) -> int:
@@ -74,15 +74,15 @@ def _whole_number_text(lo: int, hi: int):
     ]
 
 
-Id = _whole_number(1, MAX_ID)
+Id = whole_number(1, MAX_ID)
 # An id typed or chosen in a web form: ASCII digits only, so "²" or an id beyond the integer
 # keys is a clear error on the page, never a 500.
-IdText = _whole_number_text(1, MAX_ID)
-TestWindowHours = _whole_number(1, 24 * 14)
-TestWindowHoursText = _whole_number_text(1, 24 * 14)
-PageSizeText = _whole_number_text(1, 1000)
-AfterIdText = _whole_number_text(0, MAX_ID)
-PageNumberText = _whole_number_text(1, 100_000)
+IdText = whole_number_text(1, MAX_ID)
+TestWindowHours = whole_number(1, 24 * 14)
+TestWindowHoursText = whole_number_text(1, 24 * 14)
+PageSizeText = whole_number_text(1, 1000)
+AfterIdText = whole_number_text(0, MAX_ID)
+PageNumberText = whole_number_text(1, 100_000)
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def _temperature_text(value: Any) -> float | None:
 
 
 # A tablet's reading time, Unix milliseconds, up to the end of 2100.
-UnixMillisText = _whole_number_text(0, 4_133_980_799_999)
+UnixMillisText = whole_number_text(0, 4_133_980_799_999)
 
 TemperatureText = Annotated[
     float | None,

@@ -25,6 +25,10 @@ class AuditTarget(StrEnum):
     NOTICE = "notice"
     SERVICE = "service"  # a household's service request (deliveries)
     INVITE = "invite"  # a household's joining slip (kiosk/services/joining.py)
+    SCREENING = "screening"  # a screening list or one of its rows (kiosk/services/screening.py)
+    AREA = "area"  # a public area to disinfect (kiosk/services/disinfection.py)
+    SENSOR = "sensor"  # a door sensor (kiosk/services/sensors.py)
+    ALARM = "alarm"  # a door alarm (kiosk/services/sensors.py)
 
 
 class AuditAction(StrEnum):
@@ -76,6 +80,22 @@ class AuditAction(StrEnum):
     # Joining slips (kiosk/services/joining.py).
     INVITE_ISSUE = "invite.issue"
     INVITE_ISSUE_BULK = "invite.issue_bulk"
+    # Screening lists (kiosk/services/screening.py).
+    SCREENING_IMPORT = "screening.import"
+    SCREENING_ROW = "screening.row"
+
+    # Disinfection rounds (kiosk/services/disinfection.py).
+    AREA_CREATE = "area.create"
+    AREA_RETIRE = "area.retire"
+    AREA_STICKER = "area.sticker"
+    AREA_DONE = "area.done"
+    # Door sensors and their alarms (kiosk/services/sensors.py).
+    SENSOR_CREATE = "sensor.create"
+    SENSOR_ENROLMENT_CODE = "sensor.enrolment_code"
+    SENSOR_ENROL = "sensor.enrol"
+    ALARM_ACK = "alarm.ack"
+    # Household outing quotas (kiosk/services/quota.py).
+    COMPOUND_QUOTA = "compound.quota"
 
     @property
     def target(self) -> AuditTarget:

@@ -79,6 +79,12 @@ REASONS: dict[str, tuple[Decision, str]] = {
         Decision.DENY,
         N_("A recent negative nucleic-acid test is required"),
     ),
+    # The compound's outing quota (at most N exits per household per day or two): a resident's
+    # or paper pass's exit only; an exemption is the office's own leave and is never capped.
+    "quota_exceeded": (Decision.DENY, N_("The household has used up its outings for now")),
+    # A resident on a screening list (核查名单) whose row is not closed: the guard calls the
+    # office, which clears the row (or puts the household under observation).
+    "screening": (Decision.REFER, N_("On a screening list: call the community office")),
 }
 
 TEMPERATURE_MIN = 34.0
@@ -124,6 +130,11 @@ class ScanFacts:
     last_direction: Direction | None = None  # of the pass's last allowed event
     latest_test_at: datetime | None = None
     latest_test_outcome: TestOutcome | None = None
+    # The outing quota of the holder's compound (None: no quota) and the allowed exits of the
+    # holder's household in the quota's period so far (exemption exits are not counted).
+    quota_exits: int | None = None
+    household_exits_in_period: int = 0
+    on_screening_list: bool = False  # a matched row of a screening list is not closed
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,21 @@ def exemption_status(
     return ExemptionStatus.OUT if now < valid_until else ExemptionStatus.NOT_BACK
 
 
+QUOTA_PASS_KINDS = (PassKind.RESIDENT, PassKind.PAPER)
+
+
+def _over_quota(f: ScanFacts, p: PassFacts) -> bool:
+    """An exit of a household that has had its quota of exits in the period (with N allowed,
+    the N-th exit passes and the N+1-th is refused). Only residents' own passes: an exemption is
+    the office's leave, a visitor is not a household's outing, and entries are never capped."""
+    return (
+        f.direction is Direction.OUT
+        and p.kind in QUOTA_PASS_KINDS
+        and f.quota_exits is not None
+        and f.household_exits_in_period >= f.quota_exits
+    )
+
+
 def decide(f: ScanFacts) -> Outcome:
     """Decide one scan. Returns every reason that applies, not just the first."""
     if not f.code_valid:
@@ -257,5 +283,12 @@ def decide(f: ScanFacts) -> Outcome:
                 reasons.append("temperature_required")
         elif f.temperature >= f.fever_threshold:
             reasons.append("fever")
+
+    if _over_quota(f, p):
+        reasons.append("quota_exceeded")
+
+    # Either way and whatever the pass (an exemption too): the office must hear of this person.
+    if f.on_screening_list:
+        reasons.append("screening")
 
     return _verdict(reasons)

@@ -30,6 +30,8 @@ from ..contract import household as household_contract
 from ..contract import invitations as invitation_contract
 from ..contract import me as me_contract
 from ..contract import notices as notice_contract
+from ..contract import screening as screening_contract
+from ..contract import sensors as sensor_contract
 from ..contract.openapi import document
 from ..extensions import limiter
 from ..models import utcnow
@@ -46,10 +48,12 @@ from ..services import notices as notice_service
 from ..services import org as org_service
 from ..services import passes as pass_service
 from ..services import risk_areas as risk_area_service
+from ..services import screening as screening_service
+from ..services import sensors as sensor_service
 from ..services import staff as staff_service
 from ..services.errors import NotFound, Unauthorized
 from ..services.gate import GateAction
-from .contract import DEVICE, RESIDENT, STAFF, endpoint
+from .contract import DEVICE, RESIDENT, SENSOR, STAFF, endpoint
 from .me.invitations import share_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -758,3 +762,111 @@ def cancel_invitation(invite_id: int):
     """Cancel an invitation whose visitor has not come: the code is refused at the gate at
     once. 409 when the visitor came already or it is cancelled already."""
     return invitation_service.cancel(g.actor, invite_id, utcnow())
+
+
+# --- door sensors (门磁): enrolment and events (kiosk/services/sensors.py) --------------------
+
+
+@bp.post("/sensors/enrol")
+@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
+@endpoint(
+    security=None,
+    status=201,
+    body=sensor_contract.SensorEnrol,
+    response=sensor_contract.SensorToken,
+    errors=(429,),
+)
+def enrol_sensor(body: sensor_contract.SensorEnrol):
+    """Exchange a door sensor's one-time enrolment code for its own bearer token (shown once).
+
+    The office adds the sensor to a household and reads the 8-character code (15 minutes, one
+    use); 422 when the code is wrong, spent or expired. Rate-limited.
+    """
+    sensor, token = sensor_service.enrol(body.code)
+    return sensor_contract.SensorToken(
+        token=token, sensor_id=sensor.id, heartbeat_seconds=sensor.heartbeat_seconds
+    )
+
+
+@bp.post("/sensors/events")
+@limiter.exempt
+@endpoint(
+    security=SENSOR,
+    body=sensor_contract.SensorEventCreate,
+    response=sensor_contract.SensorEventAnswer,
+)
+def create_sensor_event(body: sensor_contract.SensorEventCreate):
+    """Report what a door sensor saw (sensor bearer token): door_open, door_closed, tamper,
+    battery_low or heartbeat.
+
+    Idempotent by the sensor's event id: a repeat answers the first result. A door opening at a
+    household under home observation raises an alarm unless announced or explained by a
+    delivery marked at the door within 10 minutes; tamper raises one; battery_low raises one
+    until a heartbeat reports the battery fine again.
+    """
+    return sensor_service.record_event(g.sensor_token, body)
+
+
+# --- screening lists (核查名单; kiosk/services/screening.py) -----------------------------------
+
+
+@bp.get("/screening-lists")
+@endpoint(
+    security=STAFF,
+    query=screening_contract.ScreeningListQuery,
+    response=screening_contract.ScreeningListPage,
+)
+def list_screening_lists(query: screening_contract.ScreeningListQuery):
+    """The screening lists of the caller's communities by id, with their counts and progress."""
+    rows = screening_service.lists(g.actor, query.after, query.size + 1)
+    return _page(screening_contract.ScreeningListPage, rows, query.size)
+
+
+@bp.post("/screening-lists")
+@endpoint(
+    security=STAFF,
+    status=201,
+    body=screening_contract.ScreeningListCreate,
+    response=screening_contract.ScreeningList,
+)
+def create_screening_list(body: screening_contract.ScreeningListCreate):
+    """Create a screening list with its rows, each matched at once to a resident of the list's
+    community.
+
+    A row names its person by the phone, the ID number (kept only as a keyed hash and the last
+    four), or the name with building, unit and room. A matched resident whose row is not closed
+    is referred at the gate (reason screening).
+    """
+    created = screening_service.create(g.actor, body, list(enumerate(body.rows, start=1)))
+    return screening_service.summary(g.actor, created.list_.id)
+
+
+@bp.get("/screening-lists/<int:list_id>/rows")
+@endpoint(
+    security=STAFF,
+    query=screening_contract.ScreeningRowFilter,
+    response=screening_contract.ScreeningRowPage,
+    errors=(404,),
+)
+def list_screening_rows(list_id: int, query: screening_contract.ScreeningRowFilter):
+    """A screening list's rows by id, filtered by call status, match, worker, open or closed."""
+    rows = screening_service.rows(g.actor, list_id, query, limit=query.size + 1)
+    return _page(screening_contract.ScreeningRowPage, rows, query.size)
+
+
+@bp.patch("/screening-rows/<int:row_id>")
+@endpoint(
+    security=STAFF,
+    body=screening_contract.ScreeningRowChange,
+    response=screening_contract.ScreeningRow,
+    errors=(404, 409),
+)
+def change_screening_row(row_id: int, body: screening_contract.ScreeningRowChange):
+    """Work a screening row: its call status, a note, the worker it is assigned to, or the
+    resident chosen among an ambiguous row's candidate_ids.
+
+    Fields left out are kept. cleared and moved_away close the row (the gate stops referring
+    the resident at once). 409 row_changed when someone changed the row meanwhile.
+    """
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    return screening_service.change(g.actor, row_id, changes)

@@ -15,11 +15,11 @@ from flask import Response, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 
-from ..contract.openapi import DEVICE, RESIDENT, STAFF, Operation
+from ..contract.openapi import DEVICE, RESIDENT, SENSOR, STAFF, Operation
 from ..services import auth
 from ..services.errors import Forbidden, ServiceError, Unauthorized
 
-__all__ = ["endpoint", "STAFF", "DEVICE", "RESIDENT"]
+__all__ = ["endpoint", "STAFF", "DEVICE", "RESIDENT", "SENSOR"]
 
 
 def bearer() -> str:
@@ -90,6 +90,8 @@ def endpoint(
                 _resident()
             elif security == DEVICE:
                 g.device_token = bearer()
+            elif security == SENSOR:
+                g.sensor_token = bearer()  # the view's service checks it (a door sensor's)
             if body is not None:
                 kwargs["body"] = body.parse(_json_body(body_required))
             if query is not None:

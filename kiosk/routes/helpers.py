@@ -21,9 +21,12 @@ from ..domain.decision import (
     TestOutcome,
 )
 from ..domain.deliveries import DoorReason, ServiceKind, ServiceStatus
+from ..domain.disinfection import AreaKind
 from ..domain.invitations import InvitationStatus
 from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
+from ..domain.screening import CallStatus, MatchStatus
+from ..domain.sensors import AlarmKind, SensorEventKind
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from ..extensions import htmx
 from ..services.ledger import Miss
@@ -131,6 +134,10 @@ LABELS["audit_target"] = {
     AuditTarget.NOTICE: _l("notice"),
     AuditTarget.SERVICE: _l("service request"),
     AuditTarget.INVITE: _l("joining slip"),
+    AuditTarget.SCREENING: _l("screening list"),
+    AuditTarget.AREA: _l("disinfection area"),
+    AuditTarget.SENSOR: _l("door sensor"),
+    AuditTarget.ALARM: _l("door alarm"),
 }
 LABELS["audit_action"] = {
     AuditAction.COMPOUND_CREATE: _l("compound created"),
@@ -179,6 +186,17 @@ LABELS["audit_action"] = {
     AuditAction.SERVICE_DELIVER: _l("service request delivered"),
     AuditAction.INVITE_ISSUE: _l("joining slip issued"),
     AuditAction.INVITE_ISSUE_BULK: _l("joining slips issued for a building"),
+    AuditAction.SCREENING_IMPORT: _l("screening list imported"),
+    AuditAction.SCREENING_ROW: _l("screening row updated"),
+    AuditAction.AREA_CREATE: _l("disinfection area added"),
+    AuditAction.AREA_RETIRE: _l("disinfection area retired"),
+    AuditAction.AREA_STICKER: _l("disinfection stickers printed"),
+    AuditAction.AREA_DONE: _l("area disinfected"),
+    AuditAction.SENSOR_CREATE: _l("door sensor added"),
+    AuditAction.SENSOR_ENROLMENT_CODE: _l("door sensor enrolment code issued"),
+    AuditAction.SENSOR_ENROL: _l("door sensor enrolled"),
+    AuditAction.ALARM_ACK: _l("door alarm handled"),
+    AuditAction.COMPOUND_QUOTA: _l("outing quota changed"),
 }
 
 # Deliveries and services (kiosk/domain/deliveries.py).
@@ -213,6 +231,47 @@ LABELS["invitation_status"] = {
     InvitationStatus.EXPIRED: _l("expired"),
 }
 
+# Disinfection rounds (kiosk/domain/disinfection.py).
+LABELS["area_kind"] = {
+    AreaKind.LIFT: _l("Lift"),
+    AreaKind.STAIRWELL: _l("Stairwell"),
+    AreaKind.GATE: _l("Gate"),
+    AreaKind.BINS: _l("Rubbish bins"),
+    AreaKind.FITNESS: _l("Fitness equipment"),
+    AreaKind.BENCH: _l("Benches"),
+    AreaKind.RUBBISH: _l("Rubbish collection round"),
+}
+
+# Screening lists (kiosk/domain/screening.py).
+LABELS["screening_match"] = {
+    MatchStatus.MATCHED: _l("matched"),
+    MatchStatus.AMBIGUOUS: _l("ambiguous: choose"),
+    MatchStatus.NOT_HERE: _l("not living here"),
+}
+LABELS["screening_call"] = {
+    CallStatus.NOT_REACHED: _l("not reached"),
+    CallStatus.REACHED: _l("reached"),
+    CallStatus.TESTED: _l("tested"),
+    CallStatus.CLEARED: _l("cleared"),
+    CallStatus.OBSERVED: _l("put under observation"),
+    CallStatus.MOVED_AWAY: _l("moved away"),
+}
+
+# Door sensors and their alarms (kiosk/domain/sensors.py).
+LABELS["sensor_event"] = {
+    SensorEventKind.DOOR_OPEN: _l("door opened"),
+    SensorEventKind.DOOR_CLOSED: _l("door closed"),
+    SensorEventKind.TAMPER: _l("tampered with"),
+    SensorEventKind.BATTERY_LOW: _l("battery low"),
+    SensorEventKind.HEARTBEAT: _l("heartbeat"),
+}
+LABELS["alarm_kind"] = {
+    AlarmKind.DOOR_OPEN: _l("Door opened under home observation"),
+    AlarmKind.TAMPER: _l("Sensor tampered with"),
+    AlarmKind.BATTERY_LOW: _l("Sensor battery low"),
+    AlarmKind.SILENT: _l("Sensor silent"),
+}
+
 # The value sets the templates offer as choices, in their order.
 CHOICES = {
     "risk_levels": tuple(RiskLevel),
@@ -222,6 +281,7 @@ CHOICES = {
     "override_reasons": tuple(OverrideReason),
     "service_kinds": tuple(ServiceKind),
     "door_reasons": tuple(DoorReason),
+    "area_kinds": tuple(AreaKind),
 }
 
 
@@ -272,7 +332,9 @@ def register(app: Flask) -> None:
             "service_kind_label": lambda v: label("service_kind", v),
             "service_status_label": lambda v: label("service_status", v),
             "door_reason_label": lambda v: label("door_reason", v),
+            "area_kind_label": lambda v: label("area_kind", v),
             "invitation_status_label": lambda v: label("invitation_status", v),
+            "alarm_kind_label": lambda v: label("alarm_kind", v),
             **CHOICES,
         }
 

@@ -33,7 +33,10 @@ from ..models import (
     User,
 )
 from . import alerts, events, gatelog, scope
+from . import disinfection as disinfection_rounds
+from . import sensors as door_sensors
 from .errors import NotFound
+from .quota import out_too_long
 
 HOURS = 24  # the chart's span, one bar pair per local hour, the current hour last
 UNDECIDED_HOURS = 24  # refers no guard decided are listed for this long (as the office page did)
@@ -136,6 +139,9 @@ class Dashboard:
     overrides: list
     observed: int
     not_back: list[NotBack]
+    door_alarms: door_sensors.AlarmBoard | None = None  # door alarms (services/sensors.py)
+    overdue_areas: list | None = None  # disinfection overdue (services/disinfection.py)
+    out_too_long: list | None = None  # out past the outing quota's hours (services/quota.py)
 
     @property
     def inside(self) -> int:
@@ -272,6 +278,9 @@ def community_dashboard(actor: User, community_id: int, now: datetime) -> Dashbo
         overrides=[r for r in events.recent_overrides(actor) if r[0].gate_id in gate_ids],
         observed=_observed(ids, now).get(cid, 0),
         not_back=[row for _cid, row in exemptions_not_back(ids, now)],
+        door_alarms=door_sensors.board(ids, now),
+        overdue_areas=disinfection_rounds.overdue_areas(ids, now),
+        out_too_long=out_too_long(ids, now),
     )
 
 

@@ -41,22 +41,30 @@ def new_enrolment(actor: User, device_id: int) -> tuple[Device, str]:
     return device, code
 
 
-def enrol(code: object) -> tuple[Device, str]:
-    """Bind a browser: check and spend the code, give the device a new token for the cookie."""
+def holder_of_code(model, code: object):
+    """The tablet or door sensor (``model``) a one-time enrolment code was issued for, if the
+    code is well formed, known, not revoked and not expired (an expired code is voided here);
+    else Invalid with a message for the person typing it."""
     clean = normalise_code(code)
     if len(clean) != ENROL_LENGTH:
         raise Invalid(
             _l("Enter the %(n)d-character code shown in the office.", n=ENROL_LENGTH), field="code"
         )
-    device = db.session.scalar(
-        select(Device).where(Device.enrol_code_hash == security.token_hash(clean))
+    holder = db.session.scalar(
+        select(model).where(model.enrol_code_hash == security.token_hash(clean))
     )
-    if device is None or device.revoked_at is not None:
+    if holder is None or holder.revoked_at is not None:
         raise Invalid(_l("This code is not valid. Ask the office for a new one."), field="code")
-    if device.enrol_expires_at is None or device.enrol_expires_at <= utcnow():
-        device.enrol_code_hash = None
+    if holder.enrol_expires_at is None or holder.enrol_expires_at <= utcnow():
+        holder.enrol_code_hash = None
         db.session.commit()
         raise Invalid(_l("This code has expired. Ask the office for a new one."), field="code")
+    return holder
+
+
+def enrol(code: object) -> tuple[Device, str]:
+    """Bind a browser: check and spend the code, give the device a new token for the cookie."""
+    device = holder_of_code(Device, code)
     token = security.new_token()
     device.token_hash = security.token_hash(token)  # any earlier browser or API token stops working
     device.enrol_code_hash = None

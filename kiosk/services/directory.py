@@ -8,6 +8,7 @@ of those numbers that is stored). The term arrives in a POST body, never in a UR
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import defaultdict
@@ -409,15 +410,18 @@ class Person:
 class PeopleIndex:
     """Everyone the actor reaches, to match the rows of an outside list (test results, a
     ledger) to residents: by the ID number's keyed hash, or by name, building, unit and room
-    narrowed by the last four of the ID number. One query for the whole list."""
+    narrowed by the last four of the ID number, or by the phone's keyed hash (``find_phone``).
+    One query for the whole list."""
 
     by_hash: dict[str, list[Person]]
     by_address: dict[tuple[str, str, str, str], list[Person]]
+    by_phone: dict[str, list[Person]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, actor: User) -> PeopleIndex:
         by_hash: dict[str, list[Person]] = defaultdict(list)
         by_address: dict[tuple[str, str, str, str], list[Person]] = defaultdict(list)
+        by_phone: dict[str, list[Person]] = defaultdict(list)
         rows = db.session.execute(
             _in_scope(
                 actor,
@@ -430,18 +434,21 @@ class PeopleIndex:
                     Household.room,
                     Resident.id_last4,
                     Resident.id_hash,
+                    Resident.phone_hash,
                 )
                 .join(Household, Household.id == Resident.household_id)
                 .join(Building, Building.id == Household.building_id)
                 .join(Compound, Compound.id == Building.compound_id),
             )
         )
-        for *values, id_hash in rows:
+        for *values, id_hash, phone_hash in rows:
             person = Person(*values)
             if id_hash:
                 by_hash[id_hash].append(person)
+            if phone_hash:
+                by_phone[phone_hash].append(person)
             by_address[(person.name, person.building, person.unit, person.room)].append(person)
-        return cls(dict(by_hash), dict(by_address))
+        return cls(dict(by_hash), dict(by_address), dict(by_phone))
 
     def find(self, name, building, unit, room, id_number=None, id_last4=None) -> list[Person]:
         """Everyone the row can mean: none, one, or several (ambiguous)."""
@@ -452,3 +459,7 @@ class PeopleIndex:
         if id_last4 is not None:
             found = [p for p in found if p.id_last4 == id_last4]
         return found
+
+    def find_phone(self, phone: str) -> list[Person]:
+        """Everyone whose phone is this number (a family may share one)."""
+        return self.by_phone.get(security.keyed_hash(security.normalise_phone(phone)), [])

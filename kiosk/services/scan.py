@@ -3,8 +3,9 @@ temperature reading, and the guard's override of a referred scan.
 
 The code's signature is checked before the database is touched. Then a single SELECT loads the
 device, its gate and compound, the pass, its holder's state, household and building, and any
-earlier answer to the same request id; exemption passes need one more. The event is written by
-the gate log (``gatelog.write``).
+earlier answer to the same request id; exemption passes need one more, and so does a resident's
+exit under an outing quota (``quota.household_exits``: the household is locked, then its exits
+counted). The event is written by the gate log (``gatelog.write``).
 
 Rules that count hold under concurrency (docs/concurrency.md): an allowed passage changes the
 person's state row with one conditional UPDATE (``state_version`` as read). When another gate
@@ -19,11 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import passcodes
 from ..domain.decision import (
+    QUOTA_PASS_KINDS,
     Decision,
     Direction,
     Outcome,
@@ -48,12 +50,13 @@ from ..models import (
     Household,
     Pass,
     Resident,
+    ScreeningRow,
     SealSchedule,
     TestResult,
     User,
     utcnow,
 )
-from . import audit, gatelog, in_force, security, visitors
+from . import audit, gatelog, in_force, quota, security, visitors
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .gate import GateAction, GateContext, context, context_by_id
 from .gatelog import Holder, ScanResult
@@ -73,6 +76,8 @@ _FACT_COLUMNS = (
     Compound.seal_state.label("compound_seal"),
     Compound.temperature_required,
     Compound.fever_threshold,
+    Compound.quota_exits,
+    Compound.quota_days,
     Pass.id.label("pass_id"),
     Pass.kind,
     Pass.valid_from,
@@ -83,6 +88,7 @@ _FACT_COLUMNS = (
     Resident.name,
     Resident.presence,
     Resident.state_version,
+    Household.id.label("household_id"),
     Household.unit,
     Household.observation_until,
     Building.id.label("building_id"),
@@ -104,6 +110,12 @@ _FACT_COLUMNS = (
     )
     .exists()
     .label("scheduled"),
+    # Whether the holder is on a screening list with a row not closed yet (the index
+    # ix_screening_row_resident_open answers it): the gate refers them (reason ``screening``).
+    select(ScreeningRow.id)
+    .where(ScreeningRow.resident_id == Resident.id, ScreeningRow.closed == false())
+    .exists()
+    .label("screening"),
 )
 
 
@@ -356,6 +368,17 @@ def _facts(
             if test is not None:
                 test_at = test.taken_at
                 test_outcome = TestOutcome(test.result)
+    # The outing quota: only for a resident's exit at their own compound's gate under a quota;
+    # the household is locked before its exits are counted (``quota.household_exits``).
+    quota_applies = (
+        row.quota_exits is not None
+        and dir_ is Direction.OUT
+        and row.kind in QUOTA_PASS_KINDS
+        and row.holder_compound_id == row.compound_id
+    )
+    household_exits = (
+        quota.household_exits(conn, row.household_id, row.quota_days, now) if quota_applies else 0
+    )
     return ScanFacts(
         pass_=PassFacts(
             kind=PassKind(row.kind),
@@ -372,6 +395,9 @@ def _facts(
         last_direction=Direction(row.presence) if row.presence else None,
         latest_test_at=test_at,
         latest_test_outcome=test_outcome,
+        quota_exits=row.quota_exits if quota_applies else None,
+        household_exits_in_period=household_exits,
+        on_screening_list=bool(row.screening),
         **base,
     )
 

@@ -10,6 +10,9 @@ from test_me_api import DOC_CALLS as ME_CALLS
 from test_me_household_api import DOC_CALLS as HOUSEHOLD_CALLS
 from test_read_endpoints import READ_ROUTES
 from test_scope_matrix import ROUTES as MATRIX_ROUTES
+from test_screening_api import DOC_CALLS as SCREENING_CALLS
+from test_sensors_api import doc_calls as sensor_doc_calls
+from test_sensors_api import enrolled as enrolled_sensor
 from test_service_requests_api import DOC_CALLS as DELIVERY_CALLS
 
 from tests import factories
@@ -20,7 +23,13 @@ from tests.helpers import ApiClient
 ROUTES = MATRIX_ROUTES + READ_ROUTES
 # Operations of other callers (residents, workers): each names its caller (``user(world)``),
 # ``build(world) -> (path, body)`` and its success status.
-OTHER_CALLS = [*DELIVERY_CALLS, *HOUSEHOLD_CALLS, *INVITATION_CALLS, *ME_CALLS]
+OTHER_CALLS = [
+    *DELIVERY_CALLS,
+    *HOUSEHOLD_CALLS,
+    *INVITATION_CALLS,
+    *ME_CALLS,
+    *SCREENING_CALLS,
+]
 
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
@@ -218,6 +227,13 @@ def test_real_answers_match_the_document(world, client):
         expect=200,
     )
     assert r.get_json()["holder"] is not None  # the non-null branch of holder was checked too
+
+    # Door sensors: enrolment (no token), then events with the sensor's own token.
+    def call_as(token, method, rule, path, payload, status):
+        api = ApiClient(client).bearer(token)
+        return call(api, method, rule, path, payload, expect=status)
+
+    sensor_doc_calls(world, call_as)
     assert documented_operations(doc) - exercised == set(), "documented but never called here"
 
 
@@ -407,8 +423,10 @@ def test_null_where_the_document_forbids_it_is_422(world, client):
             body = resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
             if rule == "/api/v1/scans":
                 api, url = device, rule
-            elif rule == "/api/v1/tokens":
+            elif rule in ("/api/v1/tokens", "/api/v1/sensors/enrol"):
                 api, url = ApiClient(client), rule
+            elif rule == "/api/v1/sensors/events":
+                api, url = enrolled_sensor(client, world)[1], rule
             elif (rule, method) in others:
                 other = others[(rule, method)]
                 api = ApiClient(client).bearer(factories.api_token(other.user(world)))

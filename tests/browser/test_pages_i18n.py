@@ -79,6 +79,12 @@ TEXT = {
     "people": ("居民查询", "People"),
     "exemptions": ("豁免管理", "Exemptions"),
     "test_results": ("核酸结果", "Test results"),
+    "screening": ("核查名单", "Screening lists"),
+    "sensors": ("门磁", "Door sensors"),
+    "alarms": ("门磁报警", "Door alarms"),
+    "disinfection": ("消杀", "Disinfection"),
+    "notices": ("通知", "Notices"),
+    "requests": ("代办服务", "Deliveries"),
     "seals": ("封控管理", "Seals"),
     "observation": ("居家观察", "Home observation"),
     "set_pin": ("设置 PIN 码", "Set PIN"),
@@ -377,6 +383,17 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/tests")
     expect(office.locator("[data-testid=tests-upload]")).to_be_visible()
     check(office, lang, "office-tests", office.locator("h1"), "test_results")
+
+    for path, key in (
+        ("/office/screening", "screening"),
+        ("/office/sensors", "sensors"),
+        ("/office/alarms", "alarms"),
+        ("/office/disinfection", "disinfection"),
+        ("/office/notices", "notices"),
+        ("/office/requests", "requests"),
+    ):
+        office.goto(live.url + path)
+        check(office, lang, "office-" + key, office.locator("h1"), key)
 
     office.goto(live.url + "/office/import")
     expect(office.get_by_role("button", name=t("check_file", lang))).to_be_visible()

@@ -86,6 +86,8 @@ REASON_CASES: dict[str, tuple[ScanFacts, Decision]] = {
     "exemption_outside_window": (exit_(pass_=exemption(valid_from=NOW + HOUR)), DENY),
     "exemption_used": (exit_(pass_=exemption(allowed_exits=1)), DENY),
     "negative_test_required": (exit_(pass_=exemption(negative_test_within_hours=48)), DENY),
+    "quota_exceeded": (exit_(quota_exits=2, household_exits_in_period=2), DENY),
+    "screening": (facts(on_screening_list=True), REFER),
 }
 
 
@@ -576,6 +578,9 @@ scan_facts = st.builds(
     last_direction=st.one_of(st.none(), st.sampled_from(Direction)),
     latest_test_at=optional_times,
     latest_test_outcome=st.one_of(st.none(), st.sampled_from(NatOutcome)),
+    quota_exits=st.one_of(st.none(), st.integers(0, 4)),
+    household_exits_in_period=st.integers(0, 5),
+    on_screening_list=st.booleans(),
 )
 
 
@@ -599,6 +604,13 @@ def test_property_decision_consistent_with_reasons(scan):
     else:
         assert ("gate_closed" in reasons) == (not scan.gate_open)
         assert ("other_compound" in reasons) == (not scan.same_compound)
+        assert ("quota_exceeded" in reasons) == (
+            scan.direction is OUT
+            and scan.pass_.kind in (PassKind.RESIDENT, PassKind.PAPER)
+            and scan.quota_exits is not None
+            and scan.household_exits_in_period >= scan.quota_exits
+        )
+        assert ("screening" in reasons) == scan.on_screening_list
         if scan.direction is IN:
             assert not {
                 "home_observation",
@@ -609,3 +621,70 @@ def test_property_decision_consistent_with_reasons(scan):
             } & set(reasons)
         else:
             assert not {"fever", "temperature_required", "already_inside"} & set(reasons)
+
+
+# --- screening lists ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", [IN, OUT])
+def test_screening_refers_both_ways(direction):
+    scan = facts(direction=direction, temperature=36.5 if direction is IN else None)
+    assert decide(replace(scan, on_screening_list=True)) == Outcome(REFER, ("screening",))
+    assert decide(scan) == Outcome(ALLOW, ())
+
+
+def test_screening_refers_an_exemption_too():
+    assert decide(exit_(pass_=exemption(), on_screening_list=True)) == Outcome(
+        REFER, ("screening",)
+    )
+
+
+def test_screening_does_not_soften_a_denial():
+    outcome = decide(exit_(observation_until=NOW + DAY, on_screening_list=True))
+    assert outcome == Outcome(DENY, ("home_observation", "screening"))
+
+
+# --- the household outing quota ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exits_so_far", "expected"),
+    [(0, ALLOW), (2, ALLOW), (3, DENY), (4, DENY)],  # quota 3: the 3rd exit passes, the 4th not
+)
+def test_quota_boundary(exits_so_far, expected):
+    outcome = decide(exit_(quota_exits=3, household_exits_in_period=exits_so_far))
+    assert outcome.decision is expected
+    assert ("quota_exceeded" in outcome.reasons) == (expected is DENY)
+
+
+def test_no_quota_never_counts():
+    assert decide(exit_(quota_exits=None, household_exits_in_period=99)) == Outcome(ALLOW, ())
+
+
+@pytest.mark.parametrize("kind", [PassKind.RESIDENT, PassKind.PAPER])
+def test_quota_caps_residents_own_passes(kind):
+    scan = exit_(pass_=resident(kind=kind), quota_exits=1, household_exits_in_period=1)
+    assert decide(scan) == Outcome(DENY, ("quota_exceeded",))
+
+
+def test_quota_never_caps_an_exemption_or_a_visitor():
+    capped = {"quota_exits": 1, "household_exits_in_period": 5}
+    assert decide(exit_(pass_=exemption(), **capped)) == Outcome(ALLOW, ())
+    visitor = exit_(pass_=resident(kind=PassKind.VISITOR), **capped)
+    assert "quota_exceeded" not in decide(visitor).reasons
+
+
+def test_quota_never_bars_the_way_home():
+    assert decide(facts(quota_exits=1, household_exits_in_period=7)) == Outcome(ALLOW, ())
+
+
+def test_quota_is_reported_with_every_other_reason():
+    outcome = decide(
+        exit_(
+            quota_exits=1,
+            household_exits_in_period=1,
+            compound_seal=SealState.IN_ONLY,
+            last_direction=OUT,
+        )
+    )
+    assert outcome == Outcome(DENY, ("compound_in_only", "already_outside", "quota_exceeded"))

@@ -16,8 +16,11 @@ from kiosk.domain.decision import (
     TestOutcome as Outcome,
 )
 from kiosk.domain.deliveries import DoorReason, ServiceKind, ServiceStatus
+from kiosk.domain.disinfection import AreaKind
 from kiosk.domain.invitations import InvitationStatus
 from kiosk.domain.people import Role
+from kiosk.domain.screening import CallStatus, MatchStatus
+from kiosk.domain.sensors import AlarmKind, SensorEventKind
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from kiosk.routes.helpers import LABELS
 from kiosk.services.ledger import Miss
@@ -25,6 +28,8 @@ from kiosk.services.results import RowStatus
 from tests.conftest import TEST_CONFIG
 
 VALUE_SETS = {
+    "sensor_event": SensorEventKind,
+    "alarm_kind": AlarmKind,
     "invitation_status": InvitationStatus,
     "role": Role,
     "pass_kind": PassKind,
@@ -45,6 +50,9 @@ VALUE_SETS = {
     "service_kind": ServiceKind,
     "service_status": ServiceStatus,
     "door_reason": DoorReason,
+    "area_kind": AreaKind,
+    "screening_match": MatchStatus,
+    "screening_call": CallStatus,
 }
 
 

@@ -12,7 +12,13 @@ from kiosk import create_app
 from kiosk.extensions import db
 from kiosk.models import (
     Alert,
+    DisinfectionRecord,
+    DoorAlarm,
+    DoorSensor,
     Notice,
+    PublicArea,
+    ScreeningList,
+    ScreeningRow,
     SealSchedule,
     ServiceRequest,
     User,
@@ -45,6 +51,7 @@ POSTS = [
     "/gate/visitors/{visit}/checkout",
     "/office/alerts/{alert}/ack",
     "/office/compounds",
+    "/office/compounds/quota",
     "/office/devices",
     "/office/devices/{device}/enrolment",
     "/office/guards",
@@ -100,6 +107,20 @@ POSTS = [
     "/me/passes/{pass}/revoke",
     "/office/notices",
     "/office/notices/{notice}/withdraw",
+    # Disinfection rounds (kiosk/routes/office/disinfection.py, worker.py).
+    "/office/disinfection",
+    "/office/disinfection/areas/{public_area}/retire",
+    "/office/disinfection/stickers",
+    "/worker/areas/done",
+    "/worker/screening/{screening_row}",
+    # Screening lists (kiosk/routes/office/screening.py).
+    "/office/screening",
+    "/office/screening/rows/{screening_row}",
+    "/office/screening/rows/{screening_row}/observe",
+    # Door sensors and alarms (kiosk/routes/office/sensors.py).
+    "/office/sensors",
+    "/office/sensors/{sensor}/enrolment",
+    "/office/alarms/{door_alarm}/ack",
 ]
 
 OFFICE_GETS = [
@@ -130,6 +151,14 @@ OFFICE_GETS = [
     "/office/tests",
     "/office/requests",
     "/office/notices",
+    "/office/disinfection",
+    "/office/disinfection/areas/{public_area}/week",
+    "/office/disinfection/records/{disinfection_record}/photo",
+    "/office/screening",
+    "/office/screening/{screening_list}",
+    "/office/screening/{screening_list}/reconcile",
+    "/office/sensors",
+    "/office/alarms",
 ]
 OFFICE_POSTS = [p for p in POSTS if p.startswith("/office")]
 
@@ -147,7 +176,7 @@ RESIDENT_GETS = [
 RESIDENT_POSTS = [p for p in POSTS if p.startswith("/me/")]
 
 # The workers' phone pages.
-WORKER_GETS = ["/worker"]
+WORKER_GETS = ["/worker", "/worker/areas", "/worker/areas/{sticker}", "/worker/screening"]
 WORKER_POSTS = [p for p in POSTS if p.startswith("/worker/")]
 
 GATE_GETS = [
@@ -242,7 +271,17 @@ def populate(world) -> dict:
     notice = Notice(community_id=a.community.id, title="核酸检测", body="周六")
     db.session.add(notice)
     db.session.commit()
+    public_area, sticker, done = _disinfection(world)
+    screening_list, screening_row = _screening(world)
+    sensor, door_alarm = _door_alarm(world)
     return {
+        "sensor": sensor,
+        "door_alarm": door_alarm,
+        "screening_list": screening_list,
+        "screening_row": screening_row,
+        "public_area": public_area,
+        "sticker": sticker,
+        "disinfection_record": done,
         "event": referred.id,
         "visit": visit.id,
         "alert": alert.id,
@@ -262,6 +301,49 @@ def populate(world) -> dict:
         "token": token,
         "notice": notice.id,
     }
+
+
+def _disinfection(world) -> tuple[int, str, int]:
+    """A public area of compound a, its sticker's token and a record with a photo."""
+    token = security.new_token(24)
+    area = PublicArea(
+        compound_id=world.a.compound.id,
+        name="1号楼 电梯",
+        kind="lift",
+        times_per_day=2,
+        sticker_hash=security.token_hash(token),
+    )
+    db.session.add(area)
+    db.session.flush()
+    record = DisinfectionRecord(
+        area_id=area.id, worker_id=world.worker.id, photo=b"\xff\xd8\xff", photo_type="image/jpeg"
+    )
+    db.session.add(record)
+    db.session.commit()
+    return area.id, token, record.id
+
+
+def _door_alarm(world) -> tuple[int, int]:
+    """A door sensor on household a's door and an open alarm of it."""
+    a = world.a
+    sensor = DoorSensor(
+        household_id=a.household.id,
+        community_id=a.community.id,
+        name="门磁 301",
+        token_hash=security.token_hash(security.new_token()),
+        enrolled_at=utcnow(),
+    )
+    db.session.add(sensor)
+    db.session.flush()
+    alarm = DoorAlarm(
+        community_id=a.community.id,
+        household_id=a.household.id,
+        sensor_id=sensor.id,
+        kind="tamper",
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    return sensor.id, alarm.id
 
 
 def _invitation(world) -> tuple[VisitInvite, str]:
@@ -291,6 +373,26 @@ def _invitation(world) -> tuple[VisitInvite, str]:
     db.session.add(invitation)
     db.session.commit()
     return invitation, token
+
+
+def _screening(world) -> tuple[int, int]:
+    """A screening list of community a with one row matched to site a's resident, cleared
+    (so that the gate does not refer the resident in the other tests)."""
+    lst = ScreeningList(community_id=world.a.community.id, name="核查名单")
+    db.session.add(lst)
+    db.session.flush()
+    row = ScreeningRow(
+        list_id=lst.id,
+        row_number=2,
+        name="张三丰",
+        match="matched",
+        resident_id=world.a.resident.id,
+        call_status="cleared",
+        closed=True,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return lst.id, row.id
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from . import (  # noqa: F401 - they add the views
     compounds,
     dashboard,
     devices,
+    disinfection,
     guards,
     imports,
     invites,  # noqa: F401
@@ -15,7 +16,9 @@ from . import (  # noqa: F401 - they add the views
     printing,
     results,
     risk_areas,
+    screening,
     seals,
+    sensors,
     services,
     staff,
 )

@@ -1,4 +1,5 @@
-"""Compounds: visitor policy and the printable self-registration poster."""
+"""Compounds: visitor policy, the household outing quota and the printable self-registration
+poster."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...contract.errors import problems
-from ...contract.forms import VisitorPolicyForm
+from ...contract.forms import QuotaForm, VisitorPolicyForm
 from ...models import Compound
-from ...services import org, qr, scope
+from ...services import org, qr, quota, scope
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -29,9 +30,32 @@ def compounds():
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".compounds"), code=303)
+    return _page(errors)
+
+
+def _page(errors, quota_typed=None):
     return render_template(
-        "office/compounds.html", compounds=org.compounds(current_user), errors=errors
+        "office/compounds.html",
+        compounds=org.compounds(current_user),
+        errors=errors,
+        quota_typed=quota_typed,
+        quota_days=quota.QUOTA_DAYS,
     )
+
+
+@bp.post("/compounds/quota")
+@role_required("office", "street")
+def compound_quota():
+    """Set or lift a compound's household outing quota; a refused form is shown again as typed."""
+    try:
+        form = QuotaForm.read(request.form)
+        quota.set_quota(
+            current_user, form.compound_id, form.quota_exits, form.quota_days, form.quota_hours
+        )
+    except ServiceError as exc:
+        return _page(problems(exc), quota_typed=request.form)
+    flash(_("Saved."), "success")
+    return redirect(url_for(".compounds"), code=303)
 
 
 @bp.get("/compounds/<int:compound_id>/poster")
