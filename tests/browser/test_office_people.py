@@ -145,3 +145,36 @@ def test_a_household_put_under_observation_from_its_page_has_its_member_refused(
     scan(tablet, code)
     shown = result(tablet)
     assert (shown["decision"], shown["reasons"]) == ("deny", "home_observation")
+
+
+def test_an_outing_quota_set_on_the_compounds_page_refuses_the_second_exit(
+    page, browser, live, site, in_app
+):
+    """One exit per household per day: the resident goes out and back, then is refused at the
+    second exit with the reason, on the tablet."""
+    no_temperature_rule(in_app, site)
+    with in_app():
+        code = code_for(site.a.pass_)
+    office_signs_in(page, live, site)
+    page.goto(live.url + "/office/compounds")
+    form = page.locator(f"form[data-quota-compound='{site.a.compound.id}']")
+    form.locator("input[name=quota_exits]").fill("1")
+    form.get_by_role("button", name="保存限额").click()
+    form = page.locator(f"form[data-quota-compound='{site.a.compound.id}']")
+    expect(form.locator("input[name=quota_exits]")).to_have_value("1")
+    screenshot(page, "office-compounds-quota-zh")
+
+    tablet = new_page(browser)
+    enrol_and_sign_in(tablet, live, site)
+    last = None
+    for direction, expected in (("out", "allow"), ("in", "allow")):
+        tablet.click(f"[data-direction={direction}]")
+        scan(tablet, code)
+        shown = result(tablet, not_event=last)
+        assert shown["decision"] == expected
+        last = shown["eventId"]
+    tablet.click("[data-direction=out]")
+    scan(tablet, code)
+    shown = result(tablet, not_event=last)
+    assert (shown["decision"], shown["reasons"]) == ("deny", "quota_exceeded")
+    assert "外出次数已用完" in shown["text"]
