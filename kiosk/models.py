@@ -62,6 +62,9 @@ class Street(db.Model):
     __tablename__ = "street"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Access events, visits, temperatures, alerts and screening rows older than this are
+    # deleted by ``flask purge`` (services/retention.py).
+    retention_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
 
 
 class Community(db.Model):
@@ -155,6 +158,9 @@ class Resident(db.Model):
     # deciding for one person at the same moment cannot both allow (docs/concurrency.md).
     presence: Mapped[str | None] = mapped_column(String(3))
     state_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when the office removes a person who moved away: name and numbers are anonymised,
+    # passes revoked; the row stays so their past events point somewhere (services/moving.py).
+    moved_away_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     household: Mapped[Household] = relationship()
 
 
@@ -604,6 +610,8 @@ class PublicArea(db.Model):
     sticker_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A trace put this area on a case's route: due at once, until a record after this moment.
+    due_now_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DisinfectionRecord(db.Model):
@@ -618,3 +626,37 @@ class DisinfectionRecord(db.Model):
     photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
     photo_type: Mapped[str | None] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(String(300))
+
+
+# --- tracing and retention (issue "Tracing close contacts ... privacy by design") ------------
+
+
+class PurgeRun(db.Model):
+    """One run of ``flask purge`` for one street: the cutoff it used and what it deleted."""
+
+    __tablename__ = "purge_run"
+    __table_args__ = (Index("ix_purge_run_street_started", "street_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    # JSON object: table name -> rows deleted.
+    deleted: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class GateDailyCount(db.Model):
+    """What is kept of purged access events: how many passed a gate on a local day, by
+    direction and decision. No person in it."""
+
+    __tablename__ = "gate_daily_count"
+    __table_args__ = (
+        UniqueConstraint("gate_id", "day", "direction", "decision", name="uq_gate_daily_count"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
+    day: Mapped[date] = mapped_column(db.Date)
+    direction: Mapped[str] = mapped_column(String(3))
+    decision: Mapped[str] = mapped_column(String(5))
+    count: Mapped[int] = mapped_column(Integer)
