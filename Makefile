@@ -8,7 +8,7 @@ WORKERS ?= 2
 BENCH_PG_SERVER ?= --workers 2 --worker-class gthread --server-threads 4
 export FLASK_APP := kiosk
 
-.PHONY: run test test-fast lint format bench bench-pg translations extract-messages system-deps clean
+.PHONY: run test test-fast lint format bench bench-pg bench-trace translations extract-messages system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ bench: $(VENV)/.dev translations
 bench-pg: $(VENV)/.dev translations
 	@command -v wrk >/dev/null || bash scripts/system-deps.sh
 	$(BIN)/python bench/scan.py --pg $(BENCH_PG_SERVER)
+
+# The trace benchmark: a street's month, 10 million events, in database kiosk_bench_trace on
+# 127.0.0.1:5432 (PostgreSQL only; dropped afterwards unless BENCH_TRACE_ARGS has --keep, and a
+# kept one is reused). docs/performance.md, "Tracing on a month of a street".
+BENCH_TRACE_ARGS ?=
+bench-trace: $(VENV)/.dev
+	$(BIN)/python bench/trace.py $(BENCH_TRACE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

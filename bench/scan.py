@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import partitioning
 from dataset import (
     PG_DB,
     build_app,
@@ -74,6 +75,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=1, help="measured runs per server, alternating (1)")
     p.add_argument("--bodies", type=int, default=400, help="distinct passes scanned (400)")
     p.add_argument("--seed", type=int, default=1, help="data generator seed (1)")
+    p.add_argument(
+        "--drop-index",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="drop this index of access_event once the database is filled (repeatable): what\n"
+        "an index costs the scan path, e.g. --drop-index ix_access_event_gate_time",
+    )
+    p.add_argument(
+        "--events-table",
+        choices=("migrated", "plain", *partitioning.LAYOUTS),
+        default="migrated",
+        help="with --pg: access_event as the migrations made it (migrated), or made one plain\n"
+        "table, or partitioned by week or day, once the database is filled\n"
+        "(bench/partitioning.py; docs/scaling.md)",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--profile", action="store_true", help="in-process scans under cProfile")
     p.add_argument("--scans", type=int, default=2000, help="scans profiled with --profile (2000)")
@@ -81,6 +98,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.runs < 1 or args.duration < 1:
         p.error("--runs and --duration must be at least 1")
+    if args.events_table != "migrated" and not args.pg:
+        p.error("--events-table needs --pg")
     if args.connections < args.threads:
         p.error("--connections must be at least --threads")
     return args
@@ -227,6 +246,27 @@ def report(args, data, results: dict, bare: dict, ratios: dict, failures: list[s
         print(f"{name} scan/bare throughput ratio: {ratio:.2f}")
 
 
+def drop_indexes(app, names: list[str]) -> None:
+    """Drop these indexes of access_event (after the fill, so the history was indexed)."""
+    if not names:
+        return
+    import re
+
+    from sqlalchemy import text
+
+    from kiosk.extensions import db
+
+    if any(not re.fullmatch(r"\w+", name) for name in names):
+        raise SystemExit("--drop-index takes index names")
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for name in names:
+                conn.execute(text(f'DROP INDEX "{name}"'))
+            conn.execute(text("ANALYZE access_event"))
+        db.engine.dispose()
+    print(f"dropped indexes of access_event: {', '.join(names)}")
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -241,6 +281,14 @@ def main(argv=None) -> int:
         app = build_app(env)
         migrate(app)
         data = fill(app, args.seed)
+        if args.events_table != "migrated":
+            with app.app_context():
+                from kiosk.extensions import db
+
+                db.engine.dispose()
+            layout = None if args.events_table == "plain" else args.events_table
+            print(f"access_event: {partitioning.replace(url, layout)}")
+        drop_indexes(app, args.drop_index)
         c = data["counts"]
         print(
             f"filled {'PostgreSQL ' + PG_DB if args.pg else 'SQLite ' + url[10:]} in "

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as cfg
 from . import security_headers
+from .config import engine_url
 from .domain.passcodes import PassKeyError, PassKeys
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from .services import auth as auth_service
@@ -83,14 +84,6 @@ def configure(app: Flask, test_config: dict | None) -> None:
         raise cfg.ConfigError(
             f"TIMEZONE {app.config['TIMEZONE']!r} is not a known time zone"
         ) from exc
-
-
-def engine_url(url: str) -> str:
-    """Accept the usual spellings of a PostgreSQL URL and use the psycopg 3 driver."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 @event.listens_for(Engine, "connect")

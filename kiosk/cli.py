@@ -1,9 +1,10 @@
 """Command-line tasks: ``flask --app kiosk init-db | demo-data | create-user | set-password |
-disable-user``."""
+disable-user | purge``."""
 
 from __future__ import annotations
 
 import os
+import random
 import secrets
 from datetime import timedelta
 
@@ -15,11 +16,12 @@ from sqlalchemy import select
 from .contract import org as shapes
 from .contract.notices import NoticeCreate
 from .contract.passes import PassCreate
+from .domain.decision import Decision, Direction, Outcome
 from .domain.deliveries import ServiceKind, ServiceStatus
 from .domain.people import Role
 from .extensions import db
-from .models import Household, Resident, ServiceRequest, User, utcnow
-from .services import auth, devices, notices, org, passes, staff
+from .models import Building, Gate, Household, Pass, Resident, ServiceRequest, Street, User, utcnow
+from .services import auth, devices, gatelog, notices, org, passes, retention, staff
 from .services.errors import ServiceError
 
 DEMO_PASSWORD = "kiosk-demo-2026"
@@ -32,6 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(set_password)
     app.cli.add_command(disable_user)
+    app.cli.add_command(purge)
 
 
 @click.command("init-db")
@@ -101,6 +104,40 @@ def disable_user(username, enable):
         click.echo(f"{user.username} may sign in again.")
     else:
         click.echo(f"{user.username} is disabled; their sessions have ended.")
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Rows per transaction (default: PURGE_BATCH_SIZE, 500).",
+)
+@click.option("--street", "street_name", help="Only this street (by name).")
+def purge(dry_run, batch_size, street_name):
+    """Delete what is older than each street's retention period (and old audit entries); daily
+    counts per gate are kept. Safe to run again, from cron or a systemd timer."""
+    street_id = None
+    if street_name is not None:
+        street_id = db.session.scalar(select(Street.id).where(Street.name == street_name))
+        if street_id is None:
+            raise click.ClickException(f"No street {street_name!r}.")
+    runs = retention.purge(utcnow(), batch_size=batch_size, street_id=street_id, dry_run=dry_run)
+    if not runs:
+        click.echo("No street to purge.")
+    names = dict(db.session.execute(select(Street.id, Street.name)).all())
+    tz = current_app.config["TZ"]
+    for run in runs:
+        counts = retention.deleted_counts(run)
+        went = ", ".join(f"{table} {rows}" for table, rows in counts.items() if rows) or "nothing"
+        cutoff = run.cutoff.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(
+            f"{names[run.street_id]}: older than {cutoff} ({run.retention_days} days), "
+            f"{verb}: {went}."
+        )
+    if dry_run:
+        click.echo("Dry run: nothing was deleted.")
 
 
 @click.command("demo-data")
@@ -185,6 +222,46 @@ def _load_demo() -> None:
     db.session.commit()
     _load_demo_deliveries(first_household)
     _load_demo_notices(office, first_household)
+    _load_demo_passages()
+
+
+def _load_demo_passages(days: int = 5) -> None:
+    """A few days of the gate log, so that the office's trace (/office/trace) has a route and
+    contacts to show: each resident out through a gate of their compound in the morning and
+    back in the evening, at times drawn from a fixed seed (written by the gate log's writer)."""
+    draw = random.Random(2020)
+    people = db.session.execute(
+        select(Resident.id, Building.compound_id, Pass.id)
+        .join(Household, Household.id == Resident.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Pass, Pass.resident_id == Resident.id)
+        .where(Pass.kind == "resident")
+    ).all()
+    gates: dict[int, list[int]] = {}
+    for gate_id, compound_id in db.session.execute(select(Gate.id, Gate.compound_id)):
+        gates.setdefault(compound_id, []).append(gate_id)
+    tz = current_app.config["TZ"]
+    today = utcnow().astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    allow = Outcome(Decision.ALLOW, ())
+    for day in range(days, 0, -1):
+        midnight = today - timedelta(days=day)
+        for resident_id, compound_id, pass_id in people:
+            for direction, hour in ((Direction.OUT, 7), (Direction.IN, 17)):
+                gatelog.write(
+                    db.session,
+                    gatelog.Entry(
+                        occurred_at=midnight + timedelta(hours=hour, minutes=draw.randrange(150)),
+                        gate_id=draw.choice(gates[compound_id]),
+                        device_id=None,
+                        guard_id=None,
+                        direction=direction,
+                        outcome=allow,
+                        temperature=round(draw.uniform(36.0, 36.9), 1),
+                        pass_id=pass_id,
+                        resident_id=resident_id,
+                    ),
+                )
+    db.session.commit()
 
 
 def _load_demo_resident(office: User, household: Household, paper_pass) -> None:

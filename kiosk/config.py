@@ -8,6 +8,7 @@ from pathlib import Path
 
 ENV_KEYS = (
     "DATABASE_URL",
+    "DATABASE_READ_URL",
     "SECRET_KEY",
     "PASS_KEYS",
     "TIMEZONE",
@@ -19,11 +20,28 @@ ENV_KEYS = (
     "PREFERRED_URL_SCHEME",
     "SESSION_COOKIE_SECURE",
     "PROXY_COUNT",
+    "PURGE_BATCH_SIZE",
+    "AUDIT_RETENTION_DAYS",
 )
-INT_KEYS = ("PASS_STEP_SECONDS", "GATE_RESULT_SECONDS", "RISK_LOOKBACK_DAYS", "PROXY_COUNT")
+INT_KEYS = (
+    "PASS_STEP_SECONDS",
+    "GATE_RESULT_SECONDS",
+    "RISK_LOOKBACK_DAYS",
+    "PROXY_COUNT",
+    "PURGE_BATCH_SIZE",
+    "AUDIT_RETENTION_DAYS",
+)
 BOOL_KEYS = ("SESSION_COOKIE_SECURE",)
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True}
 _BOOLS |= {"0": False, "false": False, "no": False, "off": False}
+
+
+def engine_url(url: str) -> str:
+    """Accept the usual spellings of a PostgreSQL URL and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +76,10 @@ def defaults(instance_path: str) -> dict:
         "EVENTS_PAGE_SIZE": 100,
         "GATE_RESULT_SECONDS": 6,
         "RISK_LOOKBACK_DAYS": 14,
+        # ``flask purge`` (services/retention.py): rows deleted per short transaction, and how
+        # long the audit trail is kept (each street's own period covers the gate log).
+        "PURGE_BATCH_SIZE": 500,
+        "AUDIT_RETENTION_DAYS": 400,
         "VISIT_RATE_LIMIT": "5 per minute",
         # Joining with a household's slip, per address (wrong codes also count in the sign-in
         # throttle).

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -275,19 +274,14 @@ class Device(db.Model):
 
 class AccessEvent(db.Model):
     __tablename__ = "access_event"
+    # On PostgreSQL the table is partitioned by week of ``occurred_at`` (kiosk/partitions.py):
+    # its primary key is (id, occurred_at) there, nothing can be unique across partitions and
+    # no foreign key can point at it. So a device's request id is unique in ``scan_request`` and
+    # a referred scan's one decision in ``scan_decision``, on both engines alike.
     __table_args__ = (
-        UniqueConstraint("device_id", "request_id", name="uq_access_event_device_request"),
         Index("ix_access_event_pass_decision_id", "pass_id", "decision", "id"),
         Index("ix_access_event_gate_time", "gate_id", "occurred_at"),
         Index("ix_access_event_time", "occurred_at"),
-        # One guard's decision per referred scan, however many tablets tap at once.
-        Index(
-            "uq_access_event_override_of",
-            "parent_id",
-            unique=True,
-            sqlite_where=text("override"),
-            postgresql_where=text("override"),
-        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -371,7 +365,8 @@ class Alert(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
     gate_id: Mapped[int] = mapped_column(ForeignKey("gate.id"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("access_event.id"))
+    # Indexed: deleting an event (the purge, services/retention.py) looks up its alerts.
+    event_id: Mapped[int] = mapped_column(ForeignKey("access_event.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     temperature: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -379,7 +374,9 @@ class Alert(db.Model):
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # A second reading at the gate below the threshold closes the alert (acknowledged_at set,
     # acknowledged_by_id empty): this is that reading's event.
-    closed_by_event_id: Mapped[int | None] = mapped_column(ForeignKey("access_event.id"))
+    closed_by_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_event.id"), index=True
+    )
 
 
 class SealSchedule(db.Model):
@@ -660,3 +657,24 @@ class GateDailyCount(db.Model):
     direction: Mapped[str] = mapped_column(String(3))
     decision: Mapped[str] = mapped_column(String(5))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class ScanRequest(db.Model):
+    """A device's request id, once: a repeated scan (an offline queue sending again) finds the
+    event that answered it. Written with the event, in its transaction (services/gatelog.py)."""
+
+    __tablename__ = "scan_request"
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ScanDecision(db.Model):
+    """A guard's decision on a referred scan, once, however many tablets tap at the same
+    moment: the second insert of the same scan fails."""
+
+    __tablename__ = "scan_decision"
+    parent_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

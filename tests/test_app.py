@@ -11,8 +11,10 @@ from sqlalchemy import func, inspect, select
 
 from kiosk import create_app
 from kiosk.config import ConfigError
+from kiosk.contract.tracing import TraceQuery
 from kiosk.extensions import db
-from kiosk.models import Pass, Resident, User
+from kiosk.models import Pass, Resident, User, utcnow
+from kiosk.services import tracing
 
 from . import factories
 
@@ -97,6 +99,13 @@ def test_cli_demo_data_loads_once_and_prints_logins(runner):
     again = runner.invoke(args=["demo-data"])
     assert "already" in again.output
     assert db.session.scalar(select(func.count()).select_from(Resident)) == residents
+    # A few days of passages: the demo resident's trace has a route and contacts to show.
+    office = db.session.scalar(select(User).where(User.username == "office"))
+    demo = db.session.scalar(select(User).where(User.username == "resident"))
+    query = TraceQuery.parse({"resident_id": str(demo.resident_id), "reason": "demo"})
+    with runner.app.test_request_context():
+        found = tracing.trace(office, query, utcnow())
+    assert len(found.passages) == 10 and found.direct and found.same_place
 
 
 def test_cli_create_user_generates_a_password_and_creates_the_community(runner):

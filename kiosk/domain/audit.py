@@ -29,6 +29,8 @@ class AuditTarget(StrEnum):
     AREA = "area"  # a public area to disinfect (kiosk/services/disinfection.py)
     SENSOR = "sensor"  # a door sensor (kiosk/services/sensors.py)
     ALARM = "alarm"  # a door alarm (kiosk/services/sensors.py)
+    STREET = "street"  # a street's settings: its retention period (kiosk/services/retention.py)
+    VISIT = "visit"  # a visitor's visit (a trace of a visitor: kiosk/services/tracing.py)
 
 
 class AuditAction(StrEnum):
@@ -70,6 +72,8 @@ class AuditAction(StrEnum):
     GATE_HOURS = "gate.hours"
     IMPORT_PEOPLE = "import.people"
     RESIDENT_UPDATE = "resident.update"
+    # Moving away (kiosk/services/moving.py): passes revoked, the record anonymised.
+    RESIDENT_MOVE_AWAY = "resident.move_away"
     NOTICE_CREATE = "notice.create"
     NOTICE_WITHDRAW = "notice.withdraw"
     # Deliveries and services (kiosk/services/deliveries.py).
@@ -96,6 +100,12 @@ class AuditAction(StrEnum):
     ALARM_ACK = "alarm.ack"
     # Household outing quotas (kiosk/services/quota.py).
     COMPOUND_QUOTA = "compound.quota"
+    # A street's retention period (kiosk/services/retention.py).
+    STREET_RETENTION = "street.retention"
+    # Tracing (kiosk/services/tracing.py): who traced whom, when, why.
+    RESIDENT_TRACE = "resident.trace"
+    VISIT_TRACE = "visit.trace"
+    AREA_DUE_NOW = "area.due_now"
 
     @property
     def target(self) -> AuditTarget:

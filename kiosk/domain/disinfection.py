@@ -58,6 +58,7 @@ class AreaStatus:
     overdue: bool
     missed: datetime | None  # the due time that passed without a record
     due_next: datetime
+    due_now: bool = False  # made due at once (a case's route) and not done since
 
 
 def status(
@@ -66,12 +67,15 @@ def status(
     created_at: datetime,
     times_per_day: int,
     fixed_times: list[time],
+    due_now_at: datetime | None = None,
 ) -> AreaStatus:
     """Overdue when the last due time passed with no record since the due time before it.
 
     Windows are half-open, (previous due, due]: a record exactly at a due time counts for the
     window that ends there. A late record clears the flag (the area is done, late). A new area
     counts from its creation, as if done then: it is not overdue before a whole window passes.
+    An area made due now (``due_now_at``: a case passed by) is overdue from that moment until a
+    record at or after it, whatever its rounds say.
     All times are tz-aware in the deployment's zone; ``now`` gives the zone.
     """
     tz = now.tzinfo
@@ -86,7 +90,15 @@ def status(
     last, before = passed[-1], passed[-2]
     since = max(last_done, created_at) if last_done is not None else created_at
     overdue = since <= before
-    return AreaStatus(overdue=overdue, missed=last if overdue else None, due_next=due_next)
+    missed = last if overdue else None
+    due_now = (
+        due_now_at is not None
+        and due_now_at <= now
+        and (last_done is None or last_done < due_now_at)
+    )
+    if due_now:
+        missed = min(missed, due_now_at) if missed is not None else due_now_at
+    return AreaStatus(overdue=overdue or due_now, missed=missed, due_next=due_next, due_now=due_now)
 
 
 # Photos a worker may add: what the phone's camera gives, recognised by their first bytes.

@@ -29,9 +29,11 @@ from ..contract import deliveries as delivery_contract
 from ..contract import household as household_contract
 from ..contract import invitations as invitation_contract
 from ..contract import me as me_contract
+from ..contract import moving as moving_contract
 from ..contract import notices as notice_contract
 from ..contract import screening as screening_contract
 from ..contract import sensors as sensor_contract
+from ..contract import tracing as trace_contract
 from ..contract.openapi import document
 from ..extensions import limiter
 from ..models import utcnow
@@ -44,6 +46,7 @@ from ..services import directory as directory_service
 from ..services import events as event_service
 from ..services import invitations as invitation_service
 from ..services import me as me_service
+from ..services import moving as moving_service
 from ..services import notices as notice_service
 from ..services import org as org_service
 from ..services import passes as pass_service
@@ -51,6 +54,7 @@ from ..services import risk_areas as risk_area_service
 from ..services import screening as screening_service
 from ..services import sensors as sensor_service
 from ..services import staff as staff_service
+from ..services import tracing as trace_service
 from ..services.errors import NotFound, Unauthorized
 from ..services.gate import GateAction
 from .contract import DEVICE, RESIDENT, SENSOR, STAFF, endpoint
@@ -184,7 +188,13 @@ def create_resident(household_id: int, body: org.ResidentCreate):
 
 
 @bp.post("/residents/<int:resident_id>/passes")
-@endpoint(security=STAFF, status=201, body=passes.PassCreate, response=passes.IssuedPass)
+@endpoint(
+    security=STAFF,
+    status=201,
+    body=passes.PassCreate,
+    response=passes.IssuedPass,
+    errors=(409,),
+)
 def issue_pass(resident_id: int, body: passes.PassCreate):
     """Issue a phone (rotating code) or paper (static code) pass."""
     p = pass_service.issue_pass(g.actor, resident_id, body)
@@ -205,7 +215,13 @@ def revoke_pass(pass_id: int, body: passes.PassRevoke):
 
 
 @bp.post("/residents/<int:resident_id>/exemptions")
-@endpoint(security=STAFF, status=201, body=passes.ExemptionCreate, response=passes.IssuedPass)
+@endpoint(
+    security=STAFF,
+    status=201,
+    body=passes.ExemptionCreate,
+    response=passes.IssuedPass,
+    errors=(409,),
+)
 def issue_exemption(resident_id: int, body: passes.ExemptionCreate):
     """Issue an exemption: one exit and one return within a window.
 
@@ -344,13 +360,26 @@ def get_resident(resident_id: int):
 
 
 @bp.patch("/residents/<int:resident_id>")
-@endpoint(security=STAFF, body=org.ResidentChange, response=org.Resident)
+@endpoint(security=STAFF, body=org.ResidentChange, response=org.Resident, errors=(409,))
 def update_resident(resident_id: int, body: org.ResidentChange):
     """Change a resident's name, ID number or phone.
 
     A new ID number or phone is kept only as a keyed hash and its last four characters.
     """
     return org_service.update_resident(g.actor, resident_id, body)
+
+
+@bp.post("/residents/<int:resident_id>/move-away")
+@endpoint(security=STAFF, response=moving_contract.MovedAway, errors=(409,))
+def move_away(resident_id: int):
+    """Remove a person who moved away: passes revoked, record anonymised.
+
+    Every live pass is revoked (the gate refuses it), a resident login bound to the person is
+    disabled and unbound, their open screening rows are closed, and the name, ID number and
+    phone (hashes and last fours) are removed from the record. Their past passages and test
+    results stay, naming nobody. A person already moved away answers 409.
+    """
+    return moving_service.move_away(g.actor, resident_id, utcnow())
 
 
 @bp.get("/passes")
@@ -474,6 +503,24 @@ def list_events(query: events.EventQuery):
         items=[events.Event.model_validate(e) for e in rows],
         next_after=rows[-1].id if len(rows) == limit else None,
     )
+
+
+@bp.get("/trace")
+@endpoint(
+    security=STAFF, query=trace_contract.TraceQuery, response=trace_contract.TraceOut, errors=(403,)
+)
+def trace(query: trace_contract.TraceQuery):
+    """One person's passages and visits over a period, and everyone who passed near them.
+
+    Office and street roles only. A resident (resident_id) or a visitor (visit_id: any of their
+    visits; every visit with the same phone is traced) over since..until (default the last 14
+    days), with everyone who passed the same gate within ±window_minutes of each passage: direct
+    contacts (same household, the household they visited or that visited them, the same gate
+    within 2 minutes) and same-place contacts. The reason is required and the trace is written
+    to the audit log.
+    """
+    result = trace_service.trace(g.actor, query, utcnow())
+    return trace_contract.TraceOut.model_validate(result)
 
 
 # --- risk areas -------------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from ..domain.people import Role, mask_name
 from ..domain.reasons import reason_message
 from ..domain.screening import CallStatus, MatchStatus
 from ..domain.sensors import AlarmKind, SensorEventKind
+from ..domain.tracing import ContactReason
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from ..extensions import htmx
 from ..services.ledger import Miss
+from ..services.moving import PLACEHOLDER_NAME
 from ..services.results import RowStatus
 
 # The words for each value set of the domain, keyed by its enum: one definition of each set
@@ -138,6 +140,8 @@ LABELS["audit_target"] = {
     AuditTarget.AREA: _l("disinfection area"),
     AuditTarget.SENSOR: _l("door sensor"),
     AuditTarget.ALARM: _l("door alarm"),
+    AuditTarget.STREET: _l("street"),
+    AuditTarget.VISIT: _l("visit"),
 }
 LABELS["audit_action"] = {
     AuditAction.COMPOUND_CREATE: _l("compound created"),
@@ -178,6 +182,7 @@ LABELS["audit_action"] = {
     AuditAction.GATE_HOURS: _l("gate opening hours changed"),
     AuditAction.IMPORT_PEOPLE: _l("people list imported"),
     AuditAction.RESIDENT_UPDATE: _l("resident details changed"),
+    AuditAction.RESIDENT_MOVE_AWAY: _l("resident moved away"),
     AuditAction.NOTICE_CREATE: _l("notice posted"),
     AuditAction.NOTICE_WITHDRAW: _l("notice withdrawn"),
     AuditAction.HOUSEHOLD_SERVICES: _l("deliveries allowed or stopped"),
@@ -197,6 +202,10 @@ LABELS["audit_action"] = {
     AuditAction.SENSOR_ENROL: _l("door sensor enrolled"),
     AuditAction.ALARM_ACK: _l("door alarm handled"),
     AuditAction.COMPOUND_QUOTA: _l("outing quota changed"),
+    AuditAction.STREET_RETENTION: _l("retention period changed"),
+    AuditAction.RESIDENT_TRACE: _l("resident traced"),
+    AuditAction.VISIT_TRACE: _l("visitor traced"),
+    AuditAction.AREA_DUE_NOW: _l("area made due now"),
 }
 
 # Deliveries and services (kiosk/domain/deliveries.py).
@@ -272,6 +281,15 @@ LABELS["alarm_kind"] = {
     AlarmKind.SILENT: _l("Sensor silent"),
 }
 
+# Tracing (kiosk/domain/tracing.py): why someone is a contact.
+LABELS["contact_reason"] = {
+    ContactReason.SAME_HOUSEHOLD: _l("same household"),
+    ContactReason.VISITED_THEM: _l("visited their household"),
+    ContactReason.VISITED_BY_THEM: _l("their household was visited"),
+    ContactReason.CLOSE_IN_TIME: _l("same gate within 2 minutes"),
+    ContactReason.SAME_PLACE: _l("same gate within the window"),
+}
+
 # The value sets the templates offer as choices, in their order.
 CHOICES = {
     "risk_levels": tuple(RiskLevel),
@@ -297,6 +315,14 @@ def reason_text(code: str) -> str:
     return gettext(reason_message(code))
 
 
+def person_name(name: str | None) -> str:
+    """A resident's name as a page shows it: a translated label for one who moved away (their
+    record keeps only a neutral marker, services/moving.py)."""
+    if name == PLACEHOLDER_NAME:
+        return gettext("(moved away)")
+    return name or ""
+
+
 def local_time(dt, fmt: str = "%H:%M:%S") -> str:
     if dt is None:
         return ""
@@ -313,6 +339,7 @@ def register(app: Flask) -> None:
             "reason_text": reason_text,
             "local_time": local_time,
             "mask": mask_name,
+            "person_name": person_name,
             "has_endpoint": lambda name: name in current_app.view_functions,
             "pass_kind_label": lambda v: label("pass_kind", v),
             "override_label": lambda v: label("override", v),
@@ -335,6 +362,7 @@ def register(app: Flask) -> None:
             "area_kind_label": lambda v: label("area_kind", v),
             "invitation_status_label": lambda v: label("invitation_status", v),
             "alarm_kind_label": lambda v: label("alarm_kind", v),
+            "contact_reason_label": lambda v: label("contact_reason", v),
             **CHOICES,
         }
 

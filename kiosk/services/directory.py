@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ..contract import directory as contract
 from ..contract.forms import PeopleSearch
@@ -64,15 +64,21 @@ def _in_scope(actor: User, stmt: Select) -> Select:
     return stmt.where(Compound.community_id.in_(scope.community_ids(actor)))
 
 
+# A person who moved away (services/moving.py) is in no list, search or count: their anonymised
+# record stays only for the history that points at it.
+LIVING_HERE = Resident.moved_away_at.is_(None)
+
+
 def _of_people(actor: User, *columns) -> Select:
-    """SELECT ``columns`` of the residents of the actor's communities, joined up to their
-    compound."""
+    """SELECT ``columns`` of the residents of the actor's communities (not those who moved
+    away), joined up to their compound."""
     return _in_scope(
         actor,
         select(*columns)
         .join(Household, Household.id == Resident.household_id)
         .join(Building, Building.id == Household.building_id)
-        .join(Compound, Compound.id == Building.compound_id),
+        .join(Compound, Compound.id == Building.compound_id)
+        .where(LIVING_HERE),
     )
 
 
@@ -125,7 +131,7 @@ def buildings(actor: User, now: datetime, compound_id: int | None = None) -> lis
             .filter(Household.observation_until > now)
             .label("observed"),
         )
-        .outerjoin(Resident, Resident.household_id == Household.id)
+        .outerjoin(Resident, and_(Resident.household_id == Household.id, LIVING_HERE))
         .group_by(Household.building_id)
         .subquery()
     )
@@ -161,7 +167,7 @@ def households(building_id: int) -> list[HouseholdRow]:
             func.count(Resident.id),
             func.count(Resident.id).filter(Resident.presence == "in"),
         )
-        .outerjoin(Resident, Resident.household_id == Household.id)
+        .outerjoin(Resident, and_(Resident.household_id == Household.id, LIVING_HERE))
         .where(Household.building_id == building_id)
         .group_by(Household.id)
         .order_by(Household.unit, Household.room)
@@ -178,10 +184,12 @@ class Member:
 
 def members(household_id: int) -> list[Member]:
     """The members of one household (already loaded in scope) with every pass, newest first,
-    and their latest test."""
+    and their latest test; not those who moved away (``moved_away``)."""
     residents = list(
         db.session.scalars(
-            select(Resident).where(Resident.household_id == household_id).order_by(Resident.id)
+            select(Resident)
+            .where(Resident.household_id == household_id, LIVING_HERE)
+            .order_by(Resident.id)
         )
     )
     ids = [r.id for r in residents]
@@ -196,6 +204,15 @@ def members(household_id: int) -> list[Member]:
     ):
         latest[t.resident_id] = t
     return [Member(r, passes[r.id], latest.get(r.id)) for r in residents]
+
+
+def moved_away(household_id: int) -> int:
+    """How many members of one household (already loaded in scope) moved away."""
+    return db.session.scalar(
+        select(func.count(Resident.id)).where(
+            Resident.household_id == household_id, Resident.moved_away_at.is_not(None)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -246,7 +263,7 @@ def chosen(actor: User, resident_ids: list[int]) -> list:
         .join(Household, Household.id == Resident.household_id)
         .join(Building, Building.id == Household.building_id)
         .join(Compound, Compound.id == Building.compound_id)
-        .where(Resident.id.in_(resident_ids)),
+        .where(Resident.id.in_(resident_ids), LIVING_HERE),
     ).order_by(Building.name, Household.unit, Household.room, Resident.id)
     return list(db.session.execute(stmt))
 
@@ -438,7 +455,8 @@ class PeopleIndex:
                 )
                 .join(Household, Household.id == Resident.household_id)
                 .join(Building, Building.id == Household.building_id)
-                .join(Compound, Compound.id == Building.compound_id),
+                .join(Compound, Compound.id == Building.compound_id)
+                .where(LIVING_HERE),
             )
         )
         for *values, id_hash, phone_hash in rows:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 
 from ..contract.disinfection import AreaForm, DoneForm
 from ..domain import disinfection as rules
+from ..domain.audit import AuditAction, AuditTarget
 from ..extensions import db
 from ..models import (
     MAX_ID,
@@ -61,6 +62,7 @@ def area_status(area: PublicArea, last_done: datetime | None, now: datetime) -> 
         _local(area.created_at),
         area.times_per_day,
         rules.parse_fixed_times(area.fixed_times or ""),
+        _local(area.due_now_at),
     )
 
 
@@ -182,6 +184,24 @@ def retire_area(actor: User, area_id: int) -> None:
         raise Conflict(_l("This area was retired already."))
     audit.record(actor, "area.retire", "area", area.id, community_id)
     db.session.commit()
+
+
+def make_due(actor: User, area_ids: list[int], now: datetime) -> list[PublicArea]:
+    """The chosen active areas are due at once (a case passed by, ``tracing``): overdue on
+    every list until a worker ticks them. All of them or none: one out of reach is NotFound,
+    one retired is refused."""
+    loaded = [_load_area(actor, ident) for ident in dict.fromkeys(area_ids)]
+    if not loaded:
+        raise Invalid(_l("Choose areas from the list."), field="area_ids")
+    if any(area.retired_at is not None for area, _community in loaded):
+        raise Invalid(_l("Choose areas from the list."), field="area_ids")
+    for area, community_id in loaded:
+        area.due_now_at = now
+        audit.record(
+            actor, AuditAction.AREA_DUE_NOW, AuditTarget.AREA, area.id, community_id, name=area.name
+        )
+    db.session.commit()
+    return [area for area, _community in loaded]
 
 
 @dataclass(frozen=True)

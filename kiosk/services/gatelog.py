@@ -27,6 +27,8 @@ from ..models import (
     Household,
     Pass,
     Resident,
+    ScanDecision,
+    ScanRequest,
     User,
     Visit,
 )
@@ -82,8 +84,8 @@ _INSERT = insert(AccessEvent.__table__).returning(AccessEvent.__table__.c.id)
 def write(conn: Connection | Session, entry: Entry) -> int:
     """Insert the event (and a fever alert) into the caller's transaction; the caller commits.
 
-    A request id that this device has used already raises the unique constraint's
-    ``IntegrityError``: the caller rolls back and answers with ``replay(answered(...))``.
+    A request id that this device has used already, or a second guard's decision on one scan,
+    raises the unique key's ``IntegrityError``: the caller rolls back and answers with ``replay(answered(...))``.
     """
     event_id = conn.execute(
         _INSERT,
@@ -107,6 +109,23 @@ def write(conn: Connection | Session, entry: Entry) -> int:
             note=entry.note,
         ),
     ).scalar_one()
+    # The unique keys that cannot live on a partitioned table (models.ScanRequest): a repeated
+    # request id, or a second decision on one scan, fails here and the caller rolls back.
+    if entry.request_id is not None and entry.device_id is not None:
+        conn.execute(
+            insert(ScanRequest).values(
+                device_id=entry.device_id,
+                request_id=entry.request_id,
+                event_id=event_id,
+                occurred_at=entry.occurred_at,
+            )
+        )
+    if entry.override:
+        conn.execute(
+            insert(ScanDecision).values(
+                parent_id=entry.parent_id, event_id=event_id, occurred_at=entry.occurred_at
+            )
+        )
     if "fever" in entry.outcome.reasons:
         _fever_alert(conn, entry.gate_id, event_id, entry.temperature, entry.occurred_at)
     elif entry.parent_id is not None and not entry.override and entry.temperature is not None:
@@ -143,8 +162,8 @@ def answered(conn: Connection | Session, device_id: int, request_id: str | None)
     if request_id is None:
         return None
     return conn.scalar(
-        select(AccessEvent.id).where(
-            AccessEvent.device_id == device_id, AccessEvent.request_id == request_id
+        select(ScanRequest.event_id).where(
+            ScanRequest.device_id == device_id, ScanRequest.request_id == request_id
         )
     )
 

@@ -95,7 +95,9 @@ def household(actor: User) -> HouseholdView:
     now = utcnow()
     residents = list(
         db.session.scalars(
-            select(Resident).where(Resident.household_id == household_id).order_by(Resident.id)
+            select(Resident)
+            .where(Resident.household_id == household_id, Resident.moved_away_at.is_(None))
+            .order_by(Resident.id)
         )
     )
     ids = [r.id for r in residents]
@@ -147,6 +149,8 @@ def _own_member(actor: User, resident_id: int) -> tuple[Resident, int]:
         raise NotFound()
     resident = db.session.get(Resident, resident_id)
     if resident is None or resident.household_id != household_id:
+        raise NotFound()
+    if resident.moved_away_at is not None:
         raise NotFound()
     return resident, _place(household_id)[2].community_id
 

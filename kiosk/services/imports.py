@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..contract import imports as contract
@@ -430,7 +430,10 @@ def export(actor: User, compound_id: int | None, fmt: str, lang: str = "zh") -> 
         .select_from(Household)
         .join(Building, Building.id == Household.building_id)
         .join(Compound, Compound.id == Building.compound_id)
-        .outerjoin(Resident, Resident.household_id == Household.id)
+        .outerjoin(
+            Resident,
+            and_(Resident.household_id == Household.id, Resident.moved_away_at.is_(None)),
+        )
         .order_by(Compound.name, Building.name, Household.unit, Household.room, Resident.id)
     )
     if compound_id is not None:
@@ -465,7 +468,10 @@ def overview(actor: User) -> list[tuple[int, str, int, int, int]]:
         .select_from(Compound)
         .outerjoin(Building, Building.compound_id == Compound.id)
         .outerjoin(Household, Household.building_id == Building.id)
-        .outerjoin(Resident, Resident.household_id == Household.id)
+        .outerjoin(
+            Resident,
+            and_(Resident.household_id == Household.id, Resident.moved_away_at.is_(None)),
+        )
         .where(Compound.community_id.in_(scope.community_ids(actor)))
         .group_by(Compound.id, Compound.name)
         .order_by(Compound.name)

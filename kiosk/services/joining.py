@@ -176,7 +176,11 @@ def _members(household_id: int) -> list[Member]:
     has_login = exists().where(User.resident_id == Resident.id)
     rows = db.session.execute(
         select(Resident.id, Resident.name)
-        .where(Resident.household_id == household_id, ~has_login)
+        .where(
+            Resident.household_id == household_id,
+            Resident.moved_away_at.is_(None),
+            ~has_login,
+        )
         .order_by(Resident.id)
     )
     return [Member(rid, mask_name(name)) for rid, name in rows]
@@ -220,7 +224,11 @@ def join(data: contract.JoinAccount) -> User:
         attempt.failed()
         raise Invalid(NOT_VALID, code="bad_code", field="code")
     resident = db.session.get(Resident, data.resident_id)
-    if resident is None or resident.household_id != invite.household_id:
+    if (
+        resident is None
+        or resident.household_id != invite.household_id
+        or resident.moved_away_at is not None
+    ):
         raise Invalid(_l("Choose who you are from the list."), field="resident_id")
     if db.session.scalar(select(User.id).where(User.resident_id == resident.id)) is not None:
         raise Invalid(_l("This member has joined already."), field="resident_id")

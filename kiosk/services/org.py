@@ -33,7 +33,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, scope, security
+from . import audit, moving, scope, security
 from .errors import Conflict, Invalid, NotFound
 
 
@@ -316,6 +316,7 @@ def update_resident(actor: User, resident_id: int, data: contract.ResidentChange
     ``create_resident`` keeps them: a keyed hash and the last four characters. The audit names
     the fields changed, never their values."""
     resident, community_id = scope.load(actor, Resident, resident_id)
+    moving.refuse_if_moved_away(resident)
     kept = identity(data.id_number, data.phone)
     changed = []
     if data.name is not None:

@@ -30,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, scope
+from . import audit, moving, scope
 from .errors import Conflict, Invalid, NotFound
 
 STATIC_KINDS = ("paper", "exemption", "visitor")
@@ -49,6 +49,7 @@ def code_for(pass_: Pass, unix_seconds: float | None = None) -> str:
 def issue_pass(actor: User, resident_id: int, data: contract.PassCreate) -> Pass:
     """A resident (phone, rotating code) or paper (printed, static code) pass."""
     resident, community_id = scope.load(actor, Resident, resident_id)
+    moving.refuse_if_moved_away(resident)
     kind = PassKind(data.kind).value
     valid_until = data.valid_until
     now = utcnow()
@@ -86,6 +87,8 @@ def issue_exemptions(
     if valid_until - valid_from > timedelta(days=14):
         raise Invalid(_l("An exemption lasts at most 14 days."), field="valid_until")
     loaded = [scope.load(actor, Resident, ident) for ident in dict.fromkeys(resident_ids)]
+    for resident, _community_id in loaded:
+        moving.refuse_if_moved_away(resident)
     issued = []
     for resident, community_id in loaded:
         pass_ = Pass(

@@ -240,7 +240,7 @@ def issue_building_passes(actor: User, building_id: int) -> list[Pass]:
     resident_ids = db.session.scalars(
         select(Resident.id)
         .join(Household, Household.id == Resident.household_id)
-        .where(Household.building_id == building.id, ~has_one)
+        .where(Household.building_id == building.id, Resident.moved_away_at.is_(None), ~has_one)
         .order_by(Resident.id)
     ).all()
     issued = [

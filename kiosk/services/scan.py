@@ -50,6 +50,7 @@ from ..models import (
     Household,
     Pass,
     Resident,
+    ScanRequest,
     ScreeningRow,
     SealSchedule,
     TestResult,
@@ -95,8 +96,8 @@ _FACT_COLUMNS = (
     Building.name.label("building_name"),
     Building.seal_state.label("building_seal"),
     Building.compound_id.label("holder_compound_id"),
-    select(AccessEvent.id)
-    .where(AccessEvent.device_id == Device.id, AccessEvent.request_id == db.bindparam("rid"))
+    select(ScanRequest.event_id)
+    .where(ScanRequest.device_id == Device.id, ScanRequest.request_id == db.bindparam("rid"))
     .scalar_subquery()
     .label("replay_id"),
     # Whether a scheduled seal of the gate's or the holder's compound is in force now: only

@@ -638,7 +638,7 @@ def reconcile(actor: User, a_id: int, b_id: int | None) -> Reconciliation:
         .join(Building, Building.id == Household.building_id)
         .join(Compound, Compound.id == Building.compound_id)
         .join(Community, Community.id == Compound.community_id)
-        .where(Community.id == a.community_id)
+        .where(Community.id == a.community_id, Resident.moved_away_at.is_(None))
         .order_by(Building.name, Household.unit, Household.room, Resident.id)
     )
     only_b = [

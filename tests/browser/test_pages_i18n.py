@@ -9,6 +9,7 @@ name and the residents' names is Chinese in both and is taken out first).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect as _expect
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import RiskArea, User, utcnow
+from kiosk.services import retention
 from kiosk.services import scan as scan_service
 from kiosk.services.gate import GateAction
 from kiosk.services.passes import code_for
@@ -77,6 +79,8 @@ TEXT = {
     "paper_passes": ("纸质通行证", "Paper passes"),
     "search": ("搜索", "Search"),
     "people": ("居民查询", "People"),
+    "trace": ("人员追踪", "Trace a person"),
+    "trace_report": ("追踪：", "Trace:"),
     "exemptions": ("豁免管理", "Exemptions"),
     "test_results": ("核酸结果", "Test results"),
     "screening": ("核查名单", "Screening lists"),
@@ -90,6 +94,7 @@ TEXT = {
     "set_pin": ("设置 PIN 码", "Set PIN"),
     "risk_areas": ("风险地区", "Risk areas"),
     "compounds": ("小区与访客", "Compounds and visitors"),
+    "retention": ("数据保留", "Data retention"),
     "import": ("导入导出人员", "Import and export people"),
     "check_file": ("检查文件", "Check the file"),
     "poster_link": ("访客登记海报", "Visitor poster"),
@@ -115,6 +120,8 @@ DATA = [
     "王五",
     "王*",
     "2号平板",
+    "张三丰",
+    "花乡街道",
 ]
 LATIN_ALLOWED = {
     "kiosk",
@@ -376,6 +383,18 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     expect(office.locator("[data-testid=people-results] tbody tr")).to_have_count(1)
     check(office, lang, "office-people", office.locator("h1"), "people")
 
+    # Tracing: the find page, the resident's trace form and the report.
+    office.goto(live.url + "/office/trace")
+    expect(office.locator("[data-testid=visitor-search]")).to_be_visible()
+    check(office, lang, "office-trace", office.locator("h1"), "trace")
+    office.goto(live.url + f"/office/trace?resident_id={site.a.resident.id}")
+    trace_form = office.locator("[data-testid=trace-form]")
+    check(office, lang, "office-trace-form", office.locator("h1"), "trace")
+    trace_form.locator("input[name=reason]").fill("2026-17")
+    trace_form.locator("button[type=submit]").click()
+    expect(office.locator("[data-testid=direct-contacts]")).to_contain_text("李四光")
+    check(office, lang, "office-trace-report", office.locator("h1"), "trace_report")
+
     office.goto(live.url + "/office/exemptions")
     expect(office.locator("[data-testid=issue-exemptions]")).to_be_visible()
     check(office, lang, "office-exemptions", office.locator("h1"), "exemptions")
@@ -398,6 +417,19 @@ def test_every_page_in_both_languages(browser, live, site, in_app, lang):
     office.goto(live.url + "/office/import")
     expect(office.get_by_role("button", name=t("check_file", lang))).to_be_visible()
     check(office, lang, "office-import", office.locator("h1"), "import")
+
+    # Retention: never purged yet, then after a purge 60 days ahead (the fever scan is counted).
+    office.goto(live.url + "/office/retention")
+    expect(office.locator("[data-testid=never-run]")).to_be_visible()
+    check(office, lang, "office-retention", office.locator("h1"), "retention")
+    with in_app():
+        retention.purge(utcnow() + timedelta(days=60))
+    office.reload()
+    expect(office.locator("[data-testid=last-purge-deleted]")).to_be_visible()
+    expect(
+        office.locator(f"[data-testid=daily-counts] tr[data-gate-id='{site.a.gate.id}']")
+    ).to_have_count(1)
+    check(office, lang, "office-retention-purged", office.locator("h1"), "retention")
 
     office.goto(live.url + "/office/compounds")
     check(office, lang, "office-compounds", office.locator("h1"), "compounds")

@@ -24,7 +24,7 @@ from kiosk import create_app
 from kiosk.extensions import db
 from kiosk.models import Gate
 from tests import factories
-from tests.conftest import PG_SERVER, TEST_CONFIG, _pg_admin
+from tests.conftest import PG_SERVER, TEST_CONFIG, _pg_admin, create_schema
 
 pytestmark = pytest.mark.concurrency
 
@@ -190,7 +190,7 @@ def _fleet(url: str, tmp: Path, servers: int, workers: int):
     app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
     with app.app_context():
         db.drop_all()
-        db.create_all()
+        create_schema()
         site, tokens = _seed()
         env = _server_env(url)
         started: list[Server] = []

@@ -92,3 +92,20 @@ def test_photo_types_by_content():
     assert photo_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert photo_type(b"<svg></svg>") is None
     assert parse_fixed_times("") == [] and parse_fixed_times("08:00") == [time(8)]
+
+
+def test_an_area_made_due_now_is_overdue_until_a_record_at_or_after_it():
+    done_this_morning = at(9)
+    assert not status(at(10), done_this_morning, LONG_AGO, 1, []).overdue
+    s = status(at(10), done_this_morning, LONG_AGO, 1, [], due_now_at=at(9, 30))
+    assert s.overdue and s.due_now and s.missed == at(9, 30)
+    # a record exactly at that moment, or later, clears it; one just before does not
+    assert not status(at(10), at(9, 30), LONG_AGO, 1, [], due_now_at=at(9, 30)).overdue
+    assert not status(at(10), at(9, 45), LONG_AGO, 1, [], due_now_at=at(9, 30)).due_now
+    assert status(at(10), at(9, 29, 59), LONG_AGO, 1, [], due_now_at=at(9, 30)).overdue
+    # never done: due now too; a moment still to come is not due yet
+    assert status(at(10), None, at(1), 1, [], due_now_at=at(9, 30)).due_now
+    assert not status(at(10), None, at(1), 1, [], due_now_at=at(10, 0, 1)).overdue
+    # overdue by its rounds as well: the earlier miss is the one shown
+    s = status(at(10), at(9, days=-2), LONG_AGO, 1, [], due_now_at=at(9, 30))
+    assert s.overdue and s.due_now and s.missed == at(0)

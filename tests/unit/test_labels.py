@@ -21,6 +21,7 @@ from kiosk.domain.invitations import InvitationStatus
 from kiosk.domain.people import Role
 from kiosk.domain.screening import CallStatus, MatchStatus
 from kiosk.domain.sensors import AlarmKind, SensorEventKind
+from kiosk.domain.tracing import ContactReason
 from kiosk.domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from kiosk.routes.helpers import LABELS
 from kiosk.services.ledger import Miss
@@ -53,6 +54,7 @@ VALUE_SETS = {
     "area_kind": AreaKind,
     "screening_match": MatchStatus,
     "screening_call": CallStatus,
+    "contact_reason": ContactReason,
 }
 
 

@@ -78,6 +78,7 @@ POSTS = [
     "/office/residents/{resident}/passes",
     "/office/passes/{pass}/revoke",
     "/office/residents/{resident}/tests",
+    "/office/residents/{resident}/move-away",
     "/office/exemptions/people",
     "/office/exemptions",
     "/office/exemptions/reconcile",
@@ -121,6 +122,13 @@ POSTS = [
     "/office/sensors",
     "/office/sensors/{sensor}/enrolment",
     "/office/alarms/{door_alarm}/ack",
+    # Tracing (kiosk/routes/office/trace.py).
+    "/office/trace",
+    "/office/trace/visitors",
+    "/office/trace/export",
+    "/office/trace/disinfect",
+    # Retention (kiosk/routes/office/retention.py): a street user sets the street's period.
+    "/office/retention",
 ]
 
 OFFICE_GETS = [
@@ -159,6 +167,10 @@ OFFICE_GETS = [
     "/office/screening/{screening_list}/reconcile",
     "/office/sensors",
     "/office/alarms",
+    "/office/trace",
+    "/office/trace?resident_id={resident}",
+    "/office/trace?visit_id={visit}",
+    "/office/retention",
 ]
 OFFICE_POSTS = [p for p in POSTS if p.startswith("/office")]
 

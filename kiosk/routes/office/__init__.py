@@ -9,18 +9,21 @@ from . import (  # noqa: F401 - they add the views
     guards,
     imports,
     invites,  # noqa: F401
+    moving,
     notices,
     observation,
     passes,
     places,
     printing,
     results,
+    retention,
     risk_areas,
     screening,
     seals,
     sensors,
     services,
     staff,
+    trace,
 )
 from .blueprint import bp
 

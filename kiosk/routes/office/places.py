@@ -109,6 +109,7 @@ def household_page(household_id: int, **extra):
             current_user, household.building, now, household.observation_until
         ),
         members=directory.members(household.id),
+        moved_away=directory.moved_away(household.id),
         passages=directory.passages(household_id=household.id),
         pass_kinds=(PassKind.RESIDENT, PassKind.PAPER),
         form=extra.pop("form", {}),

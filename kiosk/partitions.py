@@ -1,0 +1,237 @@
+"""PostgreSQL: the access log partitioned by week (native declarative partitioning).
+
+``access_event`` is ``PARTITION BY RANGE (occurred_at)``, one partition per week (Monday 00:00
+UTC to the next), named ``access_event_pYYYYMMDD`` by the week's first day, and a default
+partition that catches anything outside them, so an insert never fails for want of a partition.
+A trace over days reads only the weeks it covers; the purge drops a whole week once every
+street's retention period has passed it, instead of deleting its rows one by one.
+
+On a partitioned table the primary key is (id, occurred_at), nothing is unique across
+partitions and no foreign key can point at it: a device's request id is kept unique in
+``scan_request`` and a scan's one guard's decision in ``scan_decision`` (both engines alike),
+and the links to an event (alerts, a decision's parent) are kept by the application, which is
+the only writer and whose purge removes them first.
+
+SQLite keeps one table (the purge deletes in batches there). ``convert`` turns the plain table
+that ``CREATE TABLE`` (``db.create_all`` or the first migrations) made into the partitioned one;
+``ensure`` makes the coming weeks' partitions (run by the purge, daily); ``drop_before`` drops
+the weeks that ended before a moment. Every function takes a connection in a transaction and
+does nothing on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+TABLE = "access_event"
+DEFAULT = f"{TABLE}_default"
+PREFIX = f"{TABLE}_p"
+WEEK = timedelta(days=7)
+WEEKS_AHEAD = 4
+# A purge that drops a week waits at most this long for the table's lock, then tries later:
+# scans queue behind a waiting lock, so the wait must stay short.
+LOCK_TIMEOUT = "50ms"
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def is_partitioned(conn: Connection) -> bool:
+    if not _postgres(conn):
+        return False
+    kind = conn.scalar(
+        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": TABLE}
+    )
+    return kind == "p"
+
+
+def week_start(moment: datetime) -> date:
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _bounds(start: date) -> tuple[datetime, datetime]:
+    lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    return lo, lo + WEEK
+
+
+def _name(start: date) -> str:
+    return f"{PREFIX}{start:%Y%m%d}"
+
+
+def convert(conn: Connection, now: datetime) -> bool:
+    """Make the plain ``access_event`` a partitioned table with the same columns, defaults,
+    indexes and outgoing foreign keys, its rows moved over; False when it already is one (or
+    on SQLite)."""
+    if not _postgres(conn) or is_partitioned(conn):
+        return False
+    q = conn.execute
+    # Links into the table cannot stay: drop every foreign key that points at it.
+    for table, name in q(
+        text(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = to_regclass(:t)"
+        ),
+        {"t": TABLE},
+    ).all():
+        q(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    indexes = q(
+        text(
+            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = to_regclass(:t) AND NOT x.indisprimary"
+        ),
+        {"t": TABLE},
+    ).all()
+    foreign = q(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = to_regclass(:t)"
+        ),
+        {"t": TABLE},
+    ).all()
+    for name, _definition in indexes:
+        q(text(f'DROP INDEX "{name}"'))
+    old = f"{TABLE}_unpartitioned"
+    q(text(f"ALTER TABLE {TABLE} RENAME TO {old}"))
+    q(text(f"ALTER TABLE {old} RENAME CONSTRAINT {TABLE}_pkey TO {old}_pkey"))
+    q(
+        text(
+            f"CREATE TABLE {TABLE} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
+            "PARTITION BY RANGE (occurred_at)"
+        )
+    )
+    q(text(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, occurred_at)"))
+    q(text(f"ALTER SEQUENCE {TABLE}_id_seq OWNED BY {TABLE}.id"))
+    for name, definition in foreign:
+        q(text(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}'))
+    for _index, definition in indexes:
+        q(text(definition))  # read before the rename: "CREATE INDEX ... ON public.access_event"
+    q(text(f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT"))
+    first = q(text(f"SELECT min(occurred_at) FROM {old}")).scalar()
+    ensure(conn, now, since=first)
+    q(text(f"INSERT INTO {TABLE} SELECT * FROM {old}"))
+    q(text(f"DROP TABLE {old}"))
+    return True
+
+
+def revert(conn: Connection) -> bool:
+    """Turn the partitioned table back into one plain table (a migration's downgrade), with
+    its rows, indexes and foreign keys, and the links into it again; False if it is not
+    partitioned."""
+    if not is_partitioned(conn):
+        return False
+    q = conn.execute
+    indexes = (
+        q(
+            text(
+                "SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x "
+                "WHERE x.indrelid = to_regclass(:t) AND NOT x.indisprimary"
+            ),
+            {"t": TABLE},
+        )
+        .scalars()
+        .all()
+    )
+    foreign = q(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = to_regclass(:t)"
+        ),
+        {"t": TABLE},
+    ).all()
+    plain = f"{TABLE}_plain"
+    q(text(f"CREATE TABLE {plain} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    q(text(f"INSERT INTO {plain} SELECT * FROM {TABLE}"))
+    q(text(f"ALTER SEQUENCE {TABLE}_id_seq OWNED BY {plain}.id"))
+    q(text(f"DROP TABLE {TABLE}"))
+    q(text(f"ALTER TABLE {plain} RENAME TO {TABLE}"))
+    q(text(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id)"))
+    for name, definition in foreign:
+        q(text(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}'))
+    for definition in indexes:
+        q(text(definition.replace(" ON ONLY ", " ON ")))
+    # The links into the table, by the names the migrations gave them.
+    for table, column, name in (
+        ("alert", "event_id", "alert_event_id_fkey"),
+        ("alert", "closed_by_event_id", "fk_alert_closed_by_event_id_access_event"),
+        (TABLE, "parent_id", "fk_access_event_parent_id"),
+    ):
+        q(
+            text(
+                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" '
+                f"FOREIGN KEY ({column}) REFERENCES {TABLE}(id)"
+            )
+        )
+    return True
+
+
+def ensure(conn: Connection, now: datetime, since: datetime | None = None) -> list[str]:
+    """The partitions of the weeks from ``since`` (default this week) to ``WEEKS_AHEAD`` weeks
+    after ``now``, made where missing; rows the default partition caught for such a week move
+    into it. The names of the partitions made."""
+    if not is_partitioned(conn):
+        return []
+    start = week_start(min(since, now) if since else now)
+    last = week_start(now) + WEEKS_AHEAD * WEEK
+    made = []
+    # Attaching takes the default partition's lock: wait briefly, or fail and try next run.
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    while start <= last:
+        name = _name(start)
+        if conn.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is None:
+            lo, hi = _bounds(start)
+            span = {"lo": lo, "hi": hi}
+            conn.execute(text(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)"))
+            conn.execute(
+                text(
+                    f"WITH moved AS (DELETE FROM {DEFAULT} WHERE occurred_at >= :lo "
+                    f"AND occurred_at < :hi RETURNING *) INSERT INTO {name} SELECT * FROM moved"
+                ),
+                span,
+            )
+            conn.execute(
+                text(
+                    f"ALTER TABLE {TABLE} ATTACH PARTITION {name} "
+                    f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
+                )
+            )
+            made.append(name)
+        start += WEEK
+    return made
+
+
+def weeks(conn: Connection) -> list[tuple[str, datetime, datetime]]:
+    """The weekly partitions there are, oldest first: (name, from, to)."""
+    if not is_partitioned(conn):
+        return []
+    names = conn.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(:t) AND c.relname LIKE :p ORDER BY c.relname"
+        ),
+        {"t": TABLE, "p": PREFIX + "%"},
+    ).all()
+    out = []
+    for name in names:
+        start = datetime.strptime(name[len(PREFIX) :], "%Y%m%d").date()
+        out.append((name, *_bounds(start)))
+    return out
+
+
+def drop_before(conn: Connection, cutoff: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Drop the weeks that ended at or before ``cutoff``: the caller has already counted their
+    events and removed what links to them. Waits at most ``LOCK_TIMEOUT`` for each week."""
+    dropped = []
+    for name, lo, hi in weeks(conn):
+        if hi > cutoff:
+            break
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        conn.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {name}"))
+        conn.execute(text(f"DROP TABLE {name}"))
+        dropped.append((name, lo, hi))
+    return dropped
