@@ -1,8 +1,10 @@
-"""PostgreSQL: the access log partitioned by week (native declarative partitioning).
+"""PostgreSQL: the access log and the visits partitioned by week (native declarative
+partitioning).
 
-``access_event`` is ``PARTITION BY RANGE (occurred_at)``, one partition per week (Monday 00:00
-UTC to the next), named ``access_event_pYYYYMMDD`` by the week's first day, and a default
-partition that catches anything outside them, so an insert never fails for want of a partition.
+``access_event`` is ``PARTITION BY RANGE (occurred_at)`` and ``visit`` by ``created_at``
+(``TABLES``), one partition per week (Monday 00:00 UTC to the next), named
+``access_event_pYYYYMMDD`` (``visit_p...``) by the week's first day, and a default partition
+that catches anything outside them, so an insert never fails for want of a partition.
 A trace over days reads only the weeks it covers; the purge drops a whole week once every
 street's retention period has passed it, instead of deleting its rows one by one.
 
@@ -27,8 +29,21 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 TABLE = "access_event"
+# The partitioned tables and the column each is partitioned by.
+TABLES = {"access_event": "occurred_at", "visit": "created_at"}
 DEFAULT = f"{TABLE}_default"
-PREFIX = f"{TABLE}_p"
+# The links into each table, by the names the migrations gave them (put back by ``revert``).
+LINKS = {
+    "access_event": (
+        ("alert", "event_id", "alert_event_id_fkey"),
+        ("alert", "closed_by_event_id", "fk_alert_closed_by_event_id_access_event"),
+        ("access_event", "parent_id", "fk_access_event_parent_id"),
+    ),
+    "visit": (
+        ("access_event", "visit_id", "fk_access_event_visit_id"),
+        ("visit_invite", "visit_id", "visit_invite_visit_id_fkey"),
+    ),
+}
 WEEK = timedelta(days=7)
 WEEKS_AHEAD = 4
 # A purge that drops a week waits at most this long for the table's lock, then tries later:
@@ -40,11 +55,11 @@ def _postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def is_partitioned(conn: Connection) -> bool:
+def is_partitioned(conn: Connection, table: str = TABLE) -> bool:
     if not _postgres(conn):
         return False
     kind = conn.scalar(
-        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": TABLE}
+        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}
     )
     return kind == "p"
 
@@ -59,144 +74,139 @@ def _bounds(start: date) -> tuple[datetime, datetime]:
     return lo, lo + WEEK
 
 
-def _name(start: date) -> str:
-    return f"{PREFIX}{start:%Y%m%d}"
+def _name(start: date, table: str = TABLE) -> str:
+    return f"{table}_p{start:%Y%m%d}"
 
 
-def convert(conn: Connection, now: datetime) -> bool:
-    """Make the plain ``access_event`` a partitioned table with the same columns, defaults,
+def convert(conn: Connection, now: datetime, table: str = TABLE) -> bool:
+    """Make a plain table of ``TABLES`` a partitioned one with the same columns, defaults,
     indexes and outgoing foreign keys, its rows moved over; False when it already is one (or
     on SQLite)."""
-    if not _postgres(conn) or is_partitioned(conn):
+    if not _postgres(conn) or is_partitioned(conn, table):
         return False
+    column = TABLES[table]
     q = conn.execute
     # Links into the table cannot stay: drop every foreign key that points at it.
-    for table, name in q(
+    for other, name in q(
         text(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = to_regclass(:t)"
+            "WHERE contype = 'f' AND confrelid = to_regclass(:t) AND conparentid = 0"
         ),
-        {"t": TABLE},
+        {"t": table},
     ).all():
-        q(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-    indexes = q(
-        text(
-            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = to_regclass(:t) AND NOT x.indisprimary"
-        ),
-        {"t": TABLE},
-    ).all()
-    foreign = q(
-        text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid = to_regclass(:t)"
-        ),
-        {"t": TABLE},
-    ).all()
-    for name, _definition in indexes:
-        q(text(f'DROP INDEX "{name}"'))
-    old = f"{TABLE}_unpartitioned"
-    q(text(f"ALTER TABLE {TABLE} RENAME TO {old}"))
-    q(text(f"ALTER TABLE {old} RENAME CONSTRAINT {TABLE}_pkey TO {old}_pkey"))
+        q(text(f'ALTER TABLE {other} DROP CONSTRAINT "{name}"'))
+    indexes = _index_definitions(conn, table)
+    foreign = _foreign_keys(conn, table)
+    for definition in indexes:
+        q(text(f'DROP INDEX "{definition.split(" ON ")[0].split()[-1]}"'))  # CREATE INDEX name
+    old = f"{table}_unpartitioned"
+    q(text(f"ALTER TABLE {table} RENAME TO {old}"))
+    q(text(f"ALTER TABLE {old} RENAME CONSTRAINT {table}_pkey TO {old}_pkey"))
     q(
         text(
-            f"CREATE TABLE {TABLE} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
-            "PARTITION BY RANGE (occurred_at)"
+            f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
+            f"PARTITION BY RANGE ({column})"
         )
     )
-    q(text(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, occurred_at)"))
-    q(text(f"ALTER SEQUENCE {TABLE}_id_seq OWNED BY {TABLE}.id"))
+    q(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id, {column})"))
+    q(text(f"ALTER SEQUENCE {table}_id_seq OWNED BY {table}.id"))
     for name, definition in foreign:
-        q(text(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}'))
-    for _index, definition in indexes:
-        q(text(definition))  # read before the rename: "CREATE INDEX ... ON public.access_event"
-    q(text(f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT"))
-    first = q(text(f"SELECT min(occurred_at) FROM {old}")).scalar()
-    ensure(conn, now, since=first)
-    q(text(f"INSERT INTO {TABLE} SELECT * FROM {old}"))
+        q(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+    for definition in indexes:
+        q(text(definition))  # read before the rename: "CREATE INDEX ... ON public.<table>"
+    q(text(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT"))
+    first = q(text(f"SELECT min({column}) FROM {old}")).scalar()
+    ensure(conn, now, since=first, table=table)
+    q(text(f"INSERT INTO {table} SELECT * FROM {old}"))
     q(text(f"DROP TABLE {old}"))
     return True
 
 
-def revert(conn: Connection) -> bool:
-    """Turn the partitioned table back into one plain table (a migration's downgrade), with
-    its rows, indexes and foreign keys, and the links into it again; False if it is not
-    partitioned."""
-    if not is_partitioned(conn):
-        return False
-    q = conn.execute
-    indexes = (
-        q(
+def _index_definitions(conn: Connection, table: str) -> list[str]:
+    return list(
+        conn.scalars(
             text(
                 "SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x "
                 "WHERE x.indrelid = to_regclass(:t) AND NOT x.indisprimary"
             ),
-            {"t": TABLE},
+            {"t": table},
         )
-        .scalars()
-        .all()
     )
-    foreign = q(
-        text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid = to_regclass(:t)"
-        ),
-        {"t": TABLE},
-    ).all()
-    plain = f"{TABLE}_plain"
-    q(text(f"CREATE TABLE {plain} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
-    q(text(f"INSERT INTO {plain} SELECT * FROM {TABLE}"))
-    q(text(f"ALTER SEQUENCE {TABLE}_id_seq OWNED BY {plain}.id"))
-    q(text(f"DROP TABLE {TABLE}"))
-    q(text(f"ALTER TABLE {plain} RENAME TO {TABLE}"))
-    q(text(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id)"))
+
+
+def _foreign_keys(conn: Connection, table: str) -> list[tuple[str, str]]:
+    return [
+        tuple(row)
+        for row in conn.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid = to_regclass(:t)"
+            ),
+            {"t": table},
+        )
+    ]
+
+
+def revert(conn: Connection, table: str = TABLE) -> bool:
+    """Turn a partitioned table back into one plain table (a migration's downgrade), with its
+    rows, indexes and foreign keys, and the links into it again (``LINKS``); False if it is not
+    partitioned."""
+    if not is_partitioned(conn, table):
+        return False
+    q = conn.execute
+    indexes = _index_definitions(conn, table)
+    foreign = _foreign_keys(conn, table)
+    plain = f"{table}_plain"
+    q(text(f"CREATE TABLE {plain} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    q(text(f"INSERT INTO {plain} SELECT * FROM {table}"))
+    q(text(f"ALTER SEQUENCE {table}_id_seq OWNED BY {plain}.id"))
+    q(text(f"DROP TABLE {table}"))
+    q(text(f"ALTER TABLE {plain} RENAME TO {table}"))
+    q(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (id)"))
     for name, definition in foreign:
-        q(text(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}'))
+        q(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
     for definition in indexes:
         q(text(definition.replace(" ON ONLY ", " ON ")))
-    # The links into the table, by the names the migrations gave them.
-    for table, column, name in (
-        ("alert", "event_id", "alert_event_id_fkey"),
-        ("alert", "closed_by_event_id", "fk_alert_closed_by_event_id_access_event"),
-        (TABLE, "parent_id", "fk_access_event_parent_id"),
-    ):
+    for other, column, name in LINKS[table]:  # a partitioned table may point at a plain one
         q(
             text(
-                f'ALTER TABLE {table} ADD CONSTRAINT "{name}" '
-                f"FOREIGN KEY ({column}) REFERENCES {TABLE}(id)"
+                f'ALTER TABLE {other} ADD CONSTRAINT "{name}" '
+                f"FOREIGN KEY ({column}) REFERENCES {table}(id)"
             )
         )
     return True
 
 
-def ensure(conn: Connection, now: datetime, since: datetime | None = None) -> list[str]:
+def ensure(
+    conn: Connection, now: datetime, since: datetime | None = None, table: str = TABLE
+) -> list[str]:
     """The partitions of the weeks from ``since`` (default this week) to ``WEEKS_AHEAD`` weeks
     after ``now``, made where missing; rows the default partition caught for such a week move
     into it. The names of the partitions made."""
-    if not is_partitioned(conn):
+    if not is_partitioned(conn, table):
         return []
+    column = TABLES[table]
     start = week_start(min(since, now) if since else now)
     last = week_start(now) + WEEKS_AHEAD * WEEK
     made = []
     # Attaching takes the default partition's lock: wait briefly, or fail and try next run.
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     while start <= last:
-        name = _name(start)
+        name = _name(start, table)
         if conn.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is None:
             lo, hi = _bounds(start)
             span = {"lo": lo, "hi": hi}
-            conn.execute(text(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)"))
+            conn.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
             conn.execute(
                 text(
-                    f"WITH moved AS (DELETE FROM {DEFAULT} WHERE occurred_at >= :lo "
-                    f"AND occurred_at < :hi RETURNING *) INSERT INTO {name} SELECT * FROM moved"
+                    f"WITH moved AS (DELETE FROM {table}_default WHERE {column} >= :lo "
+                    f"AND {column} < :hi RETURNING *) INSERT INTO {name} SELECT * FROM moved"
                 ),
                 span,
             )
             conn.execute(
                 text(
-                    f"ALTER TABLE {TABLE} ATTACH PARTITION {name} "
+                    f"ALTER TABLE {table} ATTACH PARTITION {name} "
                     f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
                 )
             )
@@ -205,33 +215,36 @@ def ensure(conn: Connection, now: datetime, since: datetime | None = None) -> li
     return made
 
 
-def weeks(conn: Connection) -> list[tuple[str, datetime, datetime]]:
+def weeks(conn: Connection, table: str = TABLE) -> list[tuple[str, datetime, datetime]]:
     """The weekly partitions there are, oldest first: (name, from, to)."""
-    if not is_partitioned(conn):
+    if not is_partitioned(conn, table):
         return []
+    prefix = f"{table}_p"
     names = conn.scalars(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = to_regclass(:t) AND c.relname LIKE :p ORDER BY c.relname"
         ),
-        {"t": TABLE, "p": PREFIX + "%"},
+        {"t": table, "p": prefix + "%"},
     ).all()
     out = []
     for name in names:
-        start = datetime.strptime(name[len(PREFIX) :], "%Y%m%d").date()
+        start = datetime.strptime(name[len(prefix) :], "%Y%m%d").date()
         out.append((name, *_bounds(start)))
     return out
 
 
-def drop_before(conn: Connection, cutoff: datetime) -> list[tuple[str, datetime, datetime]]:
+def drop_before(
+    conn: Connection, cutoff: datetime, table: str = TABLE
+) -> list[tuple[str, datetime, datetime]]:
     """Drop the weeks that ended at or before ``cutoff``: the caller has already counted their
-    events and removed what links to them. Waits at most ``LOCK_TIMEOUT`` for each week."""
+    rows and removed what links to them. Waits at most ``LOCK_TIMEOUT`` for each week."""
     dropped = []
-    for name, lo, hi in weeks(conn):
+    for name, lo, hi in weeks(conn, table):
         if hi > cutoff:
             break
         conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        conn.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {name}"))
+        conn.execute(text(f"ALTER TABLE {table} DETACH PARTITION {name}"))
         conn.execute(text(f"DROP TABLE {name}"))
         dropped.append((name, lo, hi))
     return dropped

@@ -103,7 +103,8 @@ def create_schema() -> None:
     leave it (kiosk/partitions.py)."""
     db.create_all()
     with db.engine.begin() as conn:
-        partitions.convert(conn, utcnow())
+        for table in partitions.TABLES:
+            partitions.convert(conn, utcnow(), table)
 
 
 def _empty_tables() -> None:

@@ -11,7 +11,15 @@ from sqlalchemy import func, select, text
 
 from kiosk import partitions
 from kiosk.extensions import db
-from kiosk.models import AccessEvent, Alert, GateDailyCount, ScanRequest, utcnow
+from kiosk.models import (
+    AccessEvent,
+    Alert,
+    GateDailyCount,
+    ScanRequest,
+    Visit,
+    VisitInvite,
+    utcnow,
+)
 from kiosk.services import retention
 from tests import factories
 
@@ -21,8 +29,9 @@ NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 def _weeks_dropped() -> None:
     db.session.remove()
     with db.engine.begin() as conn:
-        for name, _lo, _hi in partitions.weeks(conn):
-            conn.execute(text(f"DROP TABLE {name}"))
+        for table in partitions.TABLES:
+            for name, _lo, _hi in partitions.weeks(conn, table):
+                conn.execute(text(f"DROP TABLE {name}"))
 
 
 @pytest.fixture
@@ -35,7 +44,8 @@ def pg(app):
     yield
     _weeks_dropped()
     with db.engine.begin() as conn:
-        partitions.ensure(conn, utcnow())
+        for table in partitions.TABLES:
+            partitions.ensure(conn, utcnow(), table=table)
 
 
 def rows_in(table: str) -> int:
@@ -156,3 +166,57 @@ def test_the_purge_drops_a_week_older_than_every_streets_period_and_keeps_its_co
     assert {r.street_id: retention.deleted_counts(r)["access_event"] for r in runs} == {
         street_id: 3
     }
+
+
+def _visit(site, created_at) -> int:
+    v = Visit(
+        compound_id=site.compound.id,
+        host_household_id=site.household.id,
+        name="钱访客",
+        phone_hash="d" * 64,
+        phone_last4="4321",
+        purpose="visit",
+        health_code="green",
+        via="gate",
+        status="left",
+        created_at=created_at,
+    )
+    db.session.add(v)
+    db.session.flush()
+    return v.id
+
+
+def test_visits_are_partitioned_and_an_old_week_of_them_is_dropped_whole(pg, world):
+    """A week of visits well before every street's cutoff goes whole with its invitations; a
+    young visit stays; so does a week one of whose visits a kept passage still points at."""
+    with db.engine.begin() as conn:
+        assert partitions.is_partitioned(conn, "visit")
+        for table in partitions.TABLES:
+            partitions.ensure(conn, NOW, since=NOW - timedelta(days=60), table=table)
+    a = world.a
+    old = _visit(a, datetime(2026, 10, 14, 9, tzinfo=UTC))  # week of 12 Oct
+    db.session.add(
+        VisitInvite(
+            visit_id=old,
+            household_id=a.household.id,
+            invited_by_id=world.resident_user.id,
+            link_hash="t" * 64,
+            created_at=datetime(2026, 10, 14, 9, tzinfo=UTC),
+        )
+    )
+    held = _visit(a, datetime(2026, 10, 21, 9, tzinfo=UTC))  # week of 19 Oct
+    factories.event(a.gate, NOW - timedelta(days=1), visit_id=held)  # a kept passage of it
+    young = _visit(a, NOW - timedelta(days=2))
+    street_id = world.street.id
+    db.session.commit()
+
+    runs = retention.purge(NOW)
+
+    db.session.remove()
+    with db.engine.connect() as conn:
+        names = [n for n, _lo, _hi in partitions.weeks(conn, "visit")]
+    assert "visit_p20261012" not in names and "visit_p20261019" in names
+    assert set(db.session.scalars(select(Visit.id))) == {held, young}
+    assert db.session.scalar(select(func.count()).select_from(VisitInvite)) == 0
+    deleted = {r.street_id: retention.deleted_counts(r) for r in runs}[street_id]
+    assert (deleted["visit"], deleted["visit_invite"]) == (1, 1)

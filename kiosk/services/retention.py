@@ -58,17 +58,20 @@ from sqlalchemy.exc import OperationalError
 
 from .. import partitions
 from ..domain.decision import Decision, Direction
+from ..domain.invitations import INVITE_DAYS_AHEAD
 from ..extensions import db
 from ..models import (
     AccessEvent,
     Alert,
     AuditEntry,
+    Building,
     Community,
     Compound,
     DoorAlarm,
     DoorSensor,
     Gate,
     GateDailyCount,
+    Household,
     PurgeRun,
     ScanDecision,
     ScanRequest,
@@ -152,12 +155,15 @@ def purge(
     if not dry_run:
         _weeks_ahead(now)
     dropped = Counter() if dry_run or street_id is not None else _drop_weeks(now)
+    visits_dropped = {} if dry_run or street_id is not None else _drop_visit_weeks(now)
     runs = []
     for street in streets:
         clock = time.monotonic()
         one = _prepare(street, now, dry_run)
         if dropped[street.id]:
             one.deleted["access_event"] += dropped[street.id]
+        for name, n in visits_dropped.get(street.id, {}).items():
+            one.deleted[name] += n
         purger = _Purger(one, batch, dry_run, pause)
         purger.alerts()
         purger.events()
@@ -174,13 +180,16 @@ def purge(
 
 
 def _weeks_ahead(now: datetime) -> None:
-    """PostgreSQL: the coming weeks' partitions of the access log, made where missing (the
+    """PostgreSQL: the coming weeks' partitions of the access log and the visits, made where missing (the
     default partition catches the rest meanwhile); tried again next run if a lock is busy."""
-    try:
-        with db.engine.begin() as conn:
-            partitions.ensure(conn, now)
-    except OperationalError:
-        pass
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite keeps one table of each
+    for partitioned in partitions.TABLES:
+        try:
+            with db.engine.begin() as conn:
+                partitions.ensure(conn, now, table=partitioned)
+        except OperationalError:
+            pass
 
 
 def _drop_weeks(now: datetime) -> Counter:
@@ -231,6 +240,58 @@ def _drop_weeks(now: datetime) -> Counter:
             dropped[street_id] += n
         for street_id, *_row in later:
             dropped[street_id] += 1
+    return dropped
+
+
+def _drop_visit_weeks(now: datetime) -> dict[int, Counter]:
+    """PostgreSQL: drop the weekly partitions of the visits that ended before every street's
+    cutoff by more than an invitation's days ahead (a visit registered then was for a day
+    before the cutoff too), unless a kept access event still points at one of their visits;
+    their invitations go first. Visits and invitations dropped, per street."""
+    dropped: dict[int, Counter] = {}
+    longest = db.session.scalar(select(func.max(Street.retention_days)))
+    if longest is None:
+        return dropped
+    cutoff = now - timedelta(days=longest + INVITE_DAYS_AHEAD + 1)
+    with db.engine.connect() as conn:
+        weeks = [w for w in partitions.weeks(conn, "visit") if w[2] <= cutoff]
+    for name, _lo, hi in weeks:
+        week = select(table(name, column("id")).c.id)  # a name read from the catalog
+        if db.session.scalar(select(exists().where(_EVENTS.c.visit_id.in_(week)))):
+            db.session.rollback()
+            continue  # a visit of the week still has a kept passage: the batches will see
+        try:
+            counts = db.session.execute(
+                text(
+                    f"SELECT c.street_id, count(*) FROM {name} v "
+                    "JOIN compound p ON p.id = v.compound_id "
+                    "JOIN community c ON c.id = p.community_id GROUP BY 1"
+                )
+            ).all()
+            invites = db.session.execute(
+                delete(_INVITES)
+                .where(_INVITES.c.visit_id.in_(week))
+                .returning(_INVITES.c.household_id)
+            ).all()
+            partitions.drop_before(db.session.connection(), hi, "visit")
+            db.session.commit()
+        except OperationalError:  # the lock was not had at once: the batches will do it
+            db.session.rollback()
+            continue
+        for street_id, n in counts:
+            dropped.setdefault(street_id, Counter())["visit"] += n
+        if invites:
+            streets = dict(
+                db.session.execute(
+                    select(Household.id, Community.street_id)
+                    .join(Building, Building.id == Household.building_id)
+                    .join(Compound, Compound.id == Building.compound_id)
+                    .join(Community, Community.id == Compound.community_id)
+                    .where(Household.id.in_({i[0] for i in invites}))
+                ).all()
+            )
+            for (household_id,) in invites:
+                dropped.setdefault(streets[household_id], Counter())["visit_invite"] += 1
     return dropped
 
 
