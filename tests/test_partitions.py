@@ -18,10 +18,10 @@ from kiosk.models import (
     ScanRequest,
     Visit,
     VisitInvite,
-    utcnow,
 )
 from kiosk.services import retention
 from tests import factories
+from tests.conftest import drop_weeks
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 
@@ -29,23 +29,18 @@ NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 def _weeks_dropped() -> None:
     db.session.remove()
     with db.engine.begin() as conn:
-        for table in partitions.TABLES:
-            for name, _lo, _hi in partitions.weeks(conn, table):
-                conn.execute(text(f"DROP TABLE {name}"))
+        drop_weeks(conn)
 
 
 @pytest.fixture
 def pg(app):
-    """An empty access log with only its default partition; afterwards the weeks around now
-    again, as the other tests found them."""
+    """An empty access log with only its default partition, as the other tests have it
+    (tests/conftest.py ``create_schema``), and so again afterwards."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("partitioning is PostgreSQL's")
     _weeks_dropped()
     yield
     _weeks_dropped()
-    with db.engine.begin() as conn:
-        for table in partitions.TABLES:
-            partitions.ensure(conn, utcnow(), table=table)
 
 
 def rows_in(table: str) -> int:
