@@ -55,6 +55,21 @@ def _postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# Two purges at the same moment (two timers, or cron and a hand): one changes the partitions
+# at a time, the other waits, then finds the work done.
+_LOCK_KEY = 0x6B696F736B  # "kiosk"
+
+
+def lock(conn: Connection) -> None:
+    """Hold the partitions' maintenance lock until the transaction ends (PostgreSQL)."""
+    if _postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
+def exists(conn: Connection, name: str) -> bool:
+    return conn.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is not None
+
+
 def is_partitioned(conn: Connection, table: str = TABLE) -> bool:
     if not _postgres(conn):
         return False
@@ -189,11 +204,12 @@ def ensure(
     start = week_start(min(since, now) if since else now)
     last = week_start(now) + WEEKS_AHEAD * WEEK
     made = []
+    lock(conn)
     # Attaching takes the default partition's lock: wait briefly, or fail and try next run.
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     while start <= last:
         name = _name(start, table)
-        if conn.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is None:
+        if not exists(conn, name):
             lo, hi = _bounds(start)
             span = {"lo": lo, "hi": hi}
             conn.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
@@ -240,6 +256,7 @@ def drop_before(
     """Drop the weeks that ended at or before ``cutoff``: the caller has already counted their
     rows and removed what links to them. Waits at most ``LOCK_TIMEOUT`` for each week."""
     dropped = []
+    lock(conn)
     for name, lo, hi in weeks(conn, table):
         if hi > cutoff:
             break

@@ -209,6 +209,10 @@ def _drop_weeks(now: datetime) -> Counter:
     tz = current_app.config["TZ"].key
     for name, lo, hi in weeks:
         week = select(table(name, column("id")).c.id)  # a name read from the catalog
+        partitions.lock(db.session.connection())
+        if not partitions.exists(db.session.connection(), name):
+            db.session.rollback()
+            continue  # a purge running at the same moment dropped it
         try:
             counts = db.session.execute(
                 text(
@@ -257,6 +261,10 @@ def _drop_visit_weeks(now: datetime) -> dict[int, Counter]:
         weeks = [w for w in partitions.weeks(conn, "visit") if w[2] <= cutoff]
     for name, _lo, hi in weeks:
         week = select(table(name, column("id")).c.id)  # a name read from the catalog
+        partitions.lock(db.session.connection())
+        if not partitions.exists(db.session.connection(), name):
+            db.session.rollback()
+            continue  # a purge running at the same moment dropped it
         if db.session.scalar(select(exists().where(_EVENTS.c.visit_id.in_(week)))):
             db.session.rollback()
             continue  # a visit of the week still has a kept passage: the batches will see
