@@ -16,6 +16,7 @@ from kiosk.models import (
     Resident,
     Street,
     User,
+    Visit,
     utcnow,
 )
 from kiosk.services import passes, security
@@ -212,3 +213,22 @@ def risk_area(community: Community, name: str, level: str = "high", days_ago: in
     db.session.add(area)
     db.session.flush()
     return area
+
+
+def visit(site: Site, name: str, phone_hash: str, household=None, **kw):
+    """A visit to a site's household (or another), registered at the gate and over."""
+    v = Visit(
+        compound_id=site.compound.id,
+        host_household_id=(household or site.household).id,
+        name=name,
+        phone_hash=phone_hash,
+        phone_last4=phone_hash[-4:],
+        purpose="visit",
+        health_code="green",
+        via="gate",
+        status="left",
+        **kw,
+    )
+    db.session.add(v)
+    db.session.flush()
+    return v

@@ -11,30 +11,12 @@ import pytest
 from kiosk import create_app
 from kiosk.contract.tracing import TraceQuery
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Household, Visit, utcnow
+from kiosk.models import AuditEntry, Household, utcnow
 from kiosk.services import replica as replica_service
 from kiosk.services import tracing
 from tests import factories
 from tests.conftest import PG_SERVER, TEST_CONFIG, _pg_admin
 from tests.helpers import ApiClient
-
-
-def visit(site, name, phone_hash, household=None, **kw) -> Visit:
-    v = Visit(
-        compound_id=site.compound.id,
-        host_household_id=(household or site.household).id,
-        name=name,
-        phone_hash=phone_hash,
-        phone_last4=phone_hash[-4:],
-        purpose="visit",
-        health_code="green",
-        via="gate",
-        status="left",
-        **kw,
-    )
-    db.session.add(v)
-    db.session.flush()
-    return v
 
 
 @pytest.fixture
@@ -51,7 +33,7 @@ def traced(world):
     near = factories.resident(other, "王远")
     far = factories.resident(other, "赵外")
     mate = factories.resident(a.household, "张同住")
-    guest = visit(a, "钱访客", "c" * 60 + "1234", created_at=t - timedelta(hours=1))
+    guest = factories.visit(a, "钱访客", "c" * 60 + "1234", created_at=t - timedelta(hours=1))
     stranger_b = factories.resident(b.household, "孙别处")
     me = factories.event(a.gate, t, "out", resident_id=a.resident.id, pass_id=a.pass_.id)
     factories.event(a.gate, t + timedelta(minutes=1), "out", resident_id=close.id)

@@ -22,31 +22,12 @@ from kiosk.models import (
     DisinfectionRecord,
     Household,
     PublicArea,
-    Visit,
     utcnow,
 )
 from kiosk.services import security
 from tests import factories
 
 from .conftest import Browser
-
-
-def _visit(site, name, phone_hash, household=None, **kw) -> Visit:
-    v = Visit(
-        compound_id=site.compound.id,
-        host_household_id=(household or site.household).id,
-        name=name,
-        phone_hash=phone_hash,
-        phone_last4=phone_hash[-4:],
-        purpose="visit",
-        health_code="green",
-        via="gate",
-        status="left",
-        **kw,
-    )
-    db.session.add(v)
-    db.session.flush()
-    return v
 
 
 def _area(site, name, kind, building=None) -> PublicArea:
@@ -82,8 +63,8 @@ def case(sworld):
     near = factories.resident(other, "王远")
     nearer = factories.resident(third, "赵同门")
     factories.resident(a.household, "张同住")
-    guest = _visit(a, "钱访客", "c" * 60 + "1234", created_at=t - timedelta(hours=1))
-    stranger = _visit(b, "孙别处", "d" * 60 + "1234", created_at=t)
+    guest = factories.visit(a, "钱访客", "c" * 60 + "1234", created_at=t - timedelta(hours=1))
+    stranger = factories.visit(b, "孙别处", "d" * 60 + "1234", created_at=t)
     me = factories.event(a.gate, t, "out", resident_id=a.resident.id, pass_id=a.pass_.id)
     factories.event(a.gate, t + timedelta(minutes=1), "out", resident_id=close.id)
     factories.event(a.gate, t + timedelta(minutes=10), "in", resident_id=near.id)
