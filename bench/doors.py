@@ -49,15 +49,15 @@ def sign_in_tablets(server: Server, tokens: list[str]) -> Door:
     for token in tokens:
         jar = {DEVICE_COOKIE: token}
         page = _request(server, "GET", "/gate/login", jar)
-        form = {"csrf_token": _csrf(page), "username": GUARD, "pin": GUARD_PIN}
+        form = {"csrf_token": csrf_token(page), "username": GUARD, "pin": GUARD_PIN}
         _request(server, "POST", "/gate/login", jar, form)
         scan_page = _request(server, "GET", "/gate", jar)
         cookies.append("; ".join(f"{k}={v}" for k, v in jar.items()))
-        csrf_tokens.append(_csrf(scan_page))
+        csrf_tokens.append(csrf_token(scan_page))
     return tablet_door(cookies, csrf_tokens)
 
 
-def _csrf(page: str) -> str:
+def csrf_token(page: str) -> str:
     found = re.search(r'name="csrf-token" content="([^"]+)"', page)
     if found is None:
         raise RuntimeError("no CSRF token on the page (did the sign-in fail?):\n" + page[:500])

@@ -6,9 +6,11 @@ import cProfile
 import re
 import sys
 import time
+import urllib.parse
 from collections import defaultdict
 
-from dataset import ROOT, SCAN_PATH, pick_passes, scan_plan
+from dataset import GUARD, GUARD_PIN, ROOT, SCAN_PATH, TABLET_SCAN_PATH, pick_passes, scan_plan
+from doors import DEVICE_COOKIE, csrf_token
 from measure import app_version, count_events
 
 # ---------------------------------------------------------------------------------------------
@@ -20,6 +22,8 @@ def _wsgi_call(wsgi, environ) -> tuple[str, bytes]:
 
     def start_response(s, headers, exc_info=None):
         status.append(s)
+        if any(k == "Set-Cookie" for k, _v in headers):
+            SET_COOKIE.append(1)
 
     it = wsgi(environ, start_response)
     try:
@@ -30,8 +34,40 @@ def _wsgi_call(wsgi, environ) -> tuple[str, bytes]:
     return status[0], body
 
 
+SET_COOKIE: list[int] = []
+USER_AGENT = "kiosk-bench"
+
+
+def _tablet_headers(app, tokens: list[str]) -> list[dict[str, str]]:
+    """The guard signs in on each tablet through the test client; what each tablet then sends."""
+    headers = []
+    for token in tokens:
+        client = app.test_client()
+        # One browser: Flask-Login's session protection marks a session whose address or
+        # user agent changed as not fresh, which would rewrite the cookie on every answer.
+        client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+        client.set_cookie(DEVICE_COOKIE, token)
+        page = client.get("/gate/login").text
+        form = {"csrf_token": csrf_token(page), "username": GUARD, "pin": GUARD_PIN}
+        if client.post("/gate/login", data=form).status_code >= 400:
+            raise RuntimeError("the guard's sign-in on a tablet failed")
+        scan_page = client.get("/gate").text
+        names = (DEVICE_COOKIE, app.config["SESSION_COOKIE_NAME"])
+        cookies = "; ".join(f"{n}={client.get_cookie(n).value}" for n in names)
+        headers.append(
+            {
+                "Cookie": cookies,
+                "X-CSRFToken": csrf_token(scan_page),
+                "HX-Request": "true",
+                "User-Agent": USER_AGENT,
+            }
+        )
+    return headers
+
+
 def profile_run(args, app, data: dict) -> int:
-    """Scans through the WSGI app in-process (as a gunicorn worker calls it), under cProfile."""
+    """Scans through the WSGI app in-process (as a gunicorn worker calls it), under cProfile:
+    the API door, or the tablet door with ``--doors tablet``."""
     import pstats
     import sysconfig
 
@@ -45,6 +81,8 @@ def profile_run(args, app, data: dict) -> int:
 
     plan = scan_plan(app, data, pick_passes(data, args.bodies, args.seed), 900)
     tokens, dirs, counter = data["tokens"], {}, [0]
+    tablet = args.doors == ["tablet"]
+    tablet_headers = _tablet_headers(app, tokens) if tablet else None
 
     def scan_environ(tag: str) -> dict:
         i = counter[0] = counter[0] + 1
@@ -54,6 +92,15 @@ def profile_run(args, app, data: dict) -> int:
         s = int(time.time() // plan["step_seconds"]) - plan["base"]
         code = plan["codes"][max(0, min(s, len(plan["codes"]) - 1))][p]
         body = {"code": code, "direction": d, "temperature": 36.5, "request_id": f"{tag}-{i}"}
+        if tablet:
+            return EnvironBuilder(
+                path=TABLET_SCAN_PATH,
+                method="POST",
+                data=urllib.parse.urlencode(body),
+                content_type="application/x-www-form-urlencoded",
+                headers=tablet_headers[plan["devices"][p]],
+                environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            ).get_environ()
         return EnvironBuilder(
             path=SCAN_PATH,
             method="POST",
@@ -112,7 +159,7 @@ def profile_run(args, app, data: dict) -> int:
         per_kind[s] += 1
     print()
     print(
-        f"in-process WSGI calls, {n} requests each, database "
+        f"in-process WSGI calls, {n} requests each, {'tablet' if tablet else 'api'} door, database "
         f"{'postgresql' if args.pg else 'sqlite'}, app {app_version()} (wall ms / CPU ms per request):"
     )
     print(f"  scan:                {scan_s[0] / n * 1000:6.3f} / {scan_s[1] / n * 1000:6.3f}")
@@ -124,6 +171,7 @@ def profile_run(args, app, data: dict) -> int:
     kinds = ", ".join(f"{k} {v / 100:.2f}" for k, v in sorted(per_kind.items()))
     print(f"  SQL statements per scan: {len(statements) / 100:.2f} ({kinds})")
     print(f"  events written: {written} for {expected} scans")
+    print(f"  answers that set a cookie: {len(SET_COOKIE)}")
 
     stats = pstats.Stats(prof)
     stdlib = sysconfig.get_paths()["stdlib"] + "/"

@@ -7,7 +7,7 @@ import os
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event
@@ -40,6 +40,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 class SessionInterface(SecureCookieSessionInterface):
     """The signed cookie session, marked ``Secure`` whenever the request came over HTTPS."""
+
+    def get_signing_serializer(self, app: Flask):
+        """Built once per secret key, not per request (it was a tenth of a tablet scan)."""
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = app.extensions.get("kiosk.session_serializer")
+        if cached is None or cached[0] != key:
+            cached = (key, super().get_signing_serializer(app))
+            app.extensions["kiosk.session_serializer"] = cached
+        return cached[1]
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config["SESSION_COOKIE_SECURE"]:
@@ -117,7 +126,10 @@ def select_locale() -> str:
     if session.get(auth_service.AUTH_METHOD) == auth_service.PIN:
         if session.get("locale") in languages:
             return session["locale"]
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+    if "user_locale" in g:  # the signed-in user's, read with the tablet's guard (routes/gate.py)
+        if g.user_locale in languages:
+            return g.user_locale
+    elif getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in languages:
@@ -147,6 +159,16 @@ def register_extensions(app: Flask) -> None:
     ]
 
     login_manager.user_loader(auth_service.load_user)
+    # Flask-Login's context processor loads the user for every template, even a fragment that
+    # never shows who is signed in (the tablet's scan answer, which checked its guard with
+    # one statement: routes/gate.py). The proxy as a global loads the user only when a page
+    # uses it.
+    app.template_context_processors[None] = [
+        f
+        for f in app.template_context_processors[None]
+        if getattr(f, "__module__", "") != "flask_login.utils"
+    ]
+    app.jinja_env.globals["current_user"] = current_user
     throttle.init_app(app)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, make_response, render_template
@@ -329,42 +329,51 @@ def local_time(dt, fmt: str = "%H:%M:%S") -> str:
     return dt.astimezone(current_app.config["TZ"]).strftime(fmt)
 
 
+# The value sets whose labels the templates show, as ``<kind>_label(value)``.
+_LABELLED = (
+    "pass_kind",
+    "override",
+    "direction",
+    "decision",
+    "purpose",
+    "risk_level",
+    "health_code",
+    "visitor_policy",
+    "audit_action",
+    "seal_state",
+    "exemption_status",
+    "test_outcome",
+    "import_row",
+    "ledger_miss",
+    "audit_target",
+    "service_kind",
+    "service_status",
+    "door_reason",
+    "area_kind",
+    "invitation_status",
+    "alarm_kind",
+    "contact_reason",
+)
+
+
 def register(app: Flask) -> None:
+    # The same for every page: Jinja globals, set once (a context processor would build this
+    # dict for every render, the tablet's scan answer included: docs/performance.md).
+    app.jinja_env.globals.update(
+        languages=app.config["LANGUAGES"],
+        role_label=role_label,
+        reason_text=reason_text,
+        local_time=local_time,
+        mask=mask_name,
+        person_name=person_name,
+        has_endpoint=lambda name: name in current_app.view_functions,
+        **{f"{kind}_label": partial(label, kind) for kind in _LABELLED},
+        **CHOICES,
+    )
+
     @app.context_processor
     def inject():
-        return {
-            "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
-            "languages": current_app.config["LANGUAGES"],
-            "role_label": role_label,
-            "reason_text": reason_text,
-            "local_time": local_time,
-            "mask": mask_name,
-            "person_name": person_name,
-            "has_endpoint": lambda name: name in current_app.view_functions,
-            "pass_kind_label": lambda v: label("pass_kind", v),
-            "override_label": lambda v: label("override", v),
-            "direction_label": lambda v: label("direction", v),
-            "decision_label": lambda v: label("decision", v),
-            "purpose_label": lambda v: label("purpose", v),
-            "risk_level_label": lambda v: label("risk_level", v),
-            "health_code_label": lambda v: label("health_code", v),
-            "visitor_policy_label": lambda v: label("visitor_policy", v),
-            "audit_action_label": lambda v: label("audit_action", v),
-            "seal_state_label": lambda v: label("seal_state", v),
-            "exemption_status_label": lambda v: label("exemption_status", v),
-            "test_outcome_label": lambda v: label("test_outcome", v),
-            "import_row_label": lambda v: label("import_row", v),
-            "ledger_miss_label": lambda v: label("ledger_miss", v),
-            "audit_target_label": lambda v: label("audit_target", v),
-            "service_kind_label": lambda v: label("service_kind", v),
-            "service_status_label": lambda v: label("service_status", v),
-            "door_reason_label": lambda v: label("door_reason", v),
-            "area_kind_label": lambda v: label("area_kind", v),
-            "invitation_status_label": lambda v: label("invitation_status", v),
-            "alarm_kind_label": lambda v: label("alarm_kind", v),
-            "contact_reason_label": lambda v: label("contact_reason", v),
-            **CHOICES,
-        }
+        return {"current_locale": "zh_CN" if get_locale().language == "zh" else "en"}
 
     @app.after_request
     def vary_on_htmx(response):

@@ -111,11 +111,17 @@ def start_session(user: User, method: str) -> None:
     session[AUTH_METHOD] = method
 
 
+def session_id(value: object) -> tuple[int, int] | None:
+    """The (user id, epoch) a session names, or None for anything else (signed out)."""
+    found = _SESSION_ID.fullmatch(value) if isinstance(value, str) else None
+    return (int(found[1]), int(found[2])) if found is not None else None
+
+
 def end_session() -> None:
     """Sign-out: this browser's session and every other session of the same user end."""
-    found = _SESSION_ID.fullmatch(session.get("_user_id") or "")
+    found = session_id(session.get("_user_id"))
     if found is not None:
-        user_id, epoch = int(found[1]), int(found[2])
+        user_id, epoch = found
         db.session.execute(
             update(User)
             .where(User.id == user_id, User.session_epoch == epoch)
@@ -129,11 +135,11 @@ def end_session() -> None:
 
 def load_user(session_user_id: str) -> User | None:
     """Flask-Login's user loader: the user of a current session, else None (signed out)."""
-    found = _SESSION_ID.fullmatch(session_user_id or "")
+    found = session_id(session_user_id)
     if found is None:
         return None  # a session from before epochs, or anything else: signed out
-    user = db.session.get(User, int(found[1]))
-    if user is None or not user.active or user.session_epoch != int(found[2]):
+    user = db.session.get(User, found[0])
+    if user is None or not user.active or user.session_epoch != found[1]:
         return None
     if session.get(AUTH_METHOD) == PIN and request.blueprint not in PIN_BLUEPRINTS:
         return None  # a tablet PIN opens the gate pages, nothing else

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..contract.forms import LookupForm
 from ..domain.people import mask_name
@@ -19,9 +19,12 @@ from ..models import (
     Gate,
     Household,
     Resident,
+    User,
     utcnow,
 )
+from ..prepared import Prepared
 from . import in_force, security
+from .auth import GATE_ROLES
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,10 @@ _CONTEXT = (
 )
 
 
-# Built once per process, run as Core on the session's connection: every tablet request asks.
-_CONTEXT_BY_TOKEN = _CONTEXT.where(Device.token_hash == db.bindparam("token_hash"))
-_CONTEXT_BY_ID = _CONTEXT.where(Device.id == db.bindparam("device_id"))
+# Built once per process, run on the session's connection by the driver's cursor
+# (``kiosk.prepared``): every tablet request asks.
+_CONTEXT_BY_TOKEN = Prepared(_CONTEXT.where(Device.token_hash == db.bindparam("token_hash")))
+_CONTEXT_BY_ID = Prepared(_CONTEXT.where(Device.id == db.bindparam("device_id")))
 
 
 def context(device_token: str | None) -> GateContext | None:
@@ -81,13 +85,54 @@ def context(device_token: str | None) -> GateContext | None:
     if not device_token or len(device_token) > 200:
         return None
     params = {"token_hash": security.token_hash(device_token)}
-    row = db.session.connection().execute(_CONTEXT_BY_TOKEN, params).first()
+    row = _CONTEXT_BY_TOKEN.execute(db.session, params).first()
     return GateContext(*row) if row is not None else None
+
+
+# The tablet page's check in one round trip: its device, and the guard its session names if that
+# session is current (the epoch: ``auth``) and the user may act at this gate (``GATE_ROLES`` of
+# the gate's community). Flask-Login's loader would add an ORM load of the user to every scan.
+_TABLET = Prepared(
+    _CONTEXT.add_columns(User.id.label("guard_id"), User.locale.label("guard_locale"))
+    .outerjoin(
+        User,
+        and_(
+            User.id == db.bindparam("user_id"),
+            User.session_epoch == db.bindparam("epoch"),
+            User.active.is_(True),
+            or_(*(User.role == role for role in GATE_ROLES)),  # no expanding IN: compiled once
+            User.community_id == Compound.community_id,
+        ),
+    )
+    .where(Device.token_hash == db.bindparam("token_hash"))
+)
+
+
+@dataclass(frozen=True)
+class Tablet:
+    """A tablet's device, and the guard signed in on it (None: nobody who may act here)."""
+
+    gate: GateContext
+    guard_id: int | None
+    guard_locale: str | None  # the guard's saved language, read with the guard
+
+
+def tablet(device_token: str | None, session: tuple[int, int] | None) -> Tablet | None:
+    """The enrolled device behind a tablet's cookie and its guard; None when the device is not
+    enrolled. ``session``: the (user id, epoch) of the tablet's session (``auth.session_id``)."""
+    if not device_token or len(device_token) > 200:
+        return None
+    user_id, epoch = session if session is not None else (None, None)
+    params = {"token_hash": security.token_hash(device_token), "user_id": user_id, "epoch": epoch}
+    row = _TABLET.execute(db.session, params).first()
+    if row is None:
+        return None
+    return Tablet(GateContext(*row[:-2]), row.guard_id, row.guard_locale)
 
 
 def context_by_id(device_id: int) -> GateContext | None:
     """The same, for a device already known by id (the tablet page resolved its cookie)."""
-    row = db.session.connection().execute(_CONTEXT_BY_ID, {"device_id": device_id}).first()
+    row = _CONTEXT_BY_ID.execute(db.session, {"device_id": device_id}).first()
     return GateContext(*row) if row is not None else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, cast, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
@@ -32,6 +32,7 @@ from ..models import (
     User,
     Visit,
 )
+from ..prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -77,55 +78,178 @@ class Entry:
     note: str | None = None
 
 
-# Built once: building an INSERT per request cost about half of a scan's CPU.
-_INSERT = insert(AccessEvent.__table__).returning(AccessEvent.__table__.c.id)
+# Built once (building an INSERT per request cost about half of a scan's CPU), compiled once per
+# database and run on the driver's cursor (``kiosk.prepared``).
+_EVENT_COLUMNS = (
+    "occurred_at",
+    "gate_id",
+    "device_id",
+    "user_id",
+    "direction",
+    "pass_id",
+    "resident_id",
+    "visit_id",
+    "temperature",
+    "decision",
+    "reasons",
+    "request_id",
+    "manual",
+    "parent_id",
+    "override",
+    "override_reason",
+    "note",
+)
+_INSERT = Prepared(
+    insert(AccessEvent.__table__).returning(AccessEvent.__table__.c.id), _EVENT_COLUMNS
+)
+_REQUEST = Prepared(
+    insert(ScanRequest.__table__), ("device_id", "request_id", "event_id", "occurred_at")
+)
+_DECISION = Prepared(insert(ScanDecision.__table__), ("parent_id", "event_id", "occurred_at"))
 
 
-def write(conn: Connection | Session, entry: Entry) -> int:
+@dataclass(frozen=True)
+class Move:
+    """An allowed passage moves the person: their state row changes with the event, if nobody
+    changed it since ``seen_version`` was read (docs/concurrency.md)."""
+
+    resident_id: int
+    seen_version: int
+
+
+_RESIDENT = Resident.__table__
+_MOVE = Prepared(
+    update(_RESIDENT)
+    .where(
+        _RESIDENT.c.id == db.bindparam("move_id"),
+        _RESIDENT.c.state_version == db.bindparam("seen_version"),
+    )
+    .values(presence=db.bindparam("direction"), state_version=_RESIDENT.c.state_version + 1)
+)
+
+
+def _passage_statement():
+    """PostgreSQL: the move, the event and its request id in one statement, one round trip
+    instead of three. The event is inserted only if the person's row was moved (no row back:
+    another gate moved them first); every value is cast, as a SELECT list gives no types."""
+    events, requests = AccessEvent.__table__, ScanRequest.__table__
+
+    def value(table, name: str):
+        return cast(db.bindparam(name, type_=table.c[name].type), table.c[name].type)
+
+    moved = (
+        update(_RESIDENT)
+        .where(
+            _RESIDENT.c.id == db.bindparam("move_id"),
+            _RESIDENT.c.state_version == db.bindparam("seen_version"),
+        )
+        .values(
+            presence=value(_RESIDENT, "presence"),
+            state_version=_RESIDENT.c.state_version + 1,
+        )
+        .returning(_RESIDENT.c.id)
+        .cte("moved")
+    )
+    event = (
+        insert(events)
+        .from_select(
+            list(_EVENT_COLUMNS),
+            select(*(value(events, c) for c in _EVENT_COLUMNS)).select_from(moved),
+        )
+        .returning(events.c.id, events.c.occurred_at)
+        .cte("event")
+    )
+    request = (
+        insert(requests)
+        .from_select(
+            ["device_id", "request_id", "event_id", "occurred_at"],
+            select(
+                value(requests, "device_id"),
+                value(requests, "request_id"),
+                event.c.id,
+                event.c.occurred_at,
+            ).where(value(requests, "request_id").is_not(None)),
+        )
+        .cte("request")
+    )
+    return select(event.c.id).add_cte(request)
+
+
+_PASSAGE_PG = Prepared(_passage_statement())
+
+
+def write(conn: Connection | Session, entry: Entry, move: Move | None = None) -> int | None:
     """Insert the event (and a fever alert) into the caller's transaction; the caller commits.
 
+    With ``move``, the person's state row changes too; None when it had changed since it was
+    read (nothing is written then: the caller rolls back and decides again).
+
     A request id that this device has used already, or a second guard's decision on one scan,
-    raises the unique key's ``IntegrityError``: the caller rolls back and answers with ``replay(answered(...))``.
+    raises the unique key's ``IntegrityError``: the caller rolls back and answers with
+    ``replay(answered(...))``.
     """
-    event_id = conn.execute(
-        _INSERT,
-        dict(
-            occurred_at=entry.occurred_at,
-            gate_id=entry.gate_id,
-            device_id=entry.device_id,
-            user_id=entry.guard_id,
-            direction=entry.direction.value,
-            pass_id=entry.pass_id,
-            resident_id=entry.resident_id,
-            visit_id=entry.visit_id,
-            temperature=entry.temperature,
-            decision=entry.outcome.decision.value,
-            reasons=" ".join(entry.outcome.reasons),
-            request_id=entry.request_id,
-            manual=entry.manual,
-            parent_id=entry.parent_id,
-            override=entry.override,
-            override_reason=entry.override_reason,
-            note=entry.note,
-        ),
-    ).scalar_one()
-    # The unique keys that cannot live on a partitioned table (models.ScanRequest): a repeated
-    # request id, or a second decision on one scan, fails here and the caller rolls back.
-    if entry.request_id is not None and entry.device_id is not None:
-        conn.execute(
-            insert(ScanRequest).values(
-                device_id=entry.device_id,
-                request_id=entry.request_id,
-                event_id=event_id,
-                occurred_at=entry.occurred_at,
-            )
-        )
+    values = dict(
+        occurred_at=entry.occurred_at,
+        gate_id=entry.gate_id,
+        device_id=entry.device_id,
+        user_id=entry.guard_id,
+        direction=entry.direction.value,
+        pass_id=entry.pass_id,
+        resident_id=entry.resident_id,
+        visit_id=entry.visit_id,
+        temperature=entry.temperature,
+        decision=entry.outcome.decision.value,
+        reasons=" ".join(entry.outcome.reasons),
+        request_id=entry.request_id,
+        manual=entry.manual,
+        parent_id=entry.parent_id,
+        override=entry.override,
+        override_reason=entry.override_reason,
+        note=entry.note,
+    )
+    if (
+        move is not None
+        and entry.device_id is not None
+        and not entry.override
+        and _dialect(conn) == "postgresql"
+    ):
+        values |= {
+            "move_id": move.resident_id,
+            "seen_version": move.seen_version,
+            "presence": entry.direction.value,
+        }
+        row = _PASSAGE_PG.execute(conn, values).first()
+        if row is None:
+            return None
+        event_id = row.id
+    else:
+        if move is not None:
+            params = {
+                "move_id": move.resident_id,
+                "seen_version": move.seen_version,
+                "direction": entry.direction.value,
+            }
+            if _MOVE.execute(conn, params).rowcount != 1:
+                return None
+        event_id = _INSERT.execute(conn, values).scalar_one()
+        # The unique keys that cannot live on a partitioned table (models.ScanRequest): a
+        # repeated request id, or a second decision on one scan, fails here and the caller
+        # rolls back.
+        if entry.request_id is not None and entry.device_id is not None:
+            _REQUEST.execute(
+                conn,
+                dict(
+                    device_id=entry.device_id,
+                    request_id=entry.request_id,
+                    event_id=event_id,
+                    occurred_at=entry.occurred_at,
+                ),
+            ).close()
     if entry.override:
-        conn.execute(
-            insert(ScanDecision).values(
-                parent_id=entry.parent_id, event_id=event_id, occurred_at=entry.occurred_at
-            )
-        )
+        _DECISION.execute(
+            conn,
+            dict(parent_id=entry.parent_id, event_id=event_id, occurred_at=entry.occurred_at),
+        ).close()
     if "fever" in entry.outcome.reasons:
         _fever_alert(conn, entry.gate_id, event_id, entry.temperature, entry.occurred_at)
     elif entry.parent_id is not None and not entry.override and entry.temperature is not None:
@@ -136,6 +260,10 @@ def write(conn: Connection | Session, entry: Entry) -> int:
             .values(acknowledged_at=entry.occurred_at, closed_by_event_id=event_id)
         )
     return event_id
+
+
+def _dialect(conn) -> str:
+    return conn.dialect.name if isinstance(conn, Connection) else conn.get_bind().dialect.name
 
 
 def _fever_alert(conn, gate_id: int, event_id: int, temperature, now: datetime) -> None:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..domain.decision import QUOTA_PASS_KINDS, Decision, Direction
 from ..extensions import db
 from ..models import AccessEvent, Building, Compound, Household, Pass, Resident, User
+from ..prepared import Prepared
 from . import audit, scope
 
 QUOTA_DAYS = (1, 2)  # per day, or per two days (today and yesterday, local calendar days)
@@ -37,7 +38,7 @@ def period_start(now: datetime, days: int, tz: tzinfo) -> datetime:
 
 # Allowed exits of a household's residents since the period's start, on their own passes (an
 # exemption's exit is the office's leave: not counted). Indexed by resident (few per household).
-HOUSEHOLD_EXITS = (
+HOUSEHOLD_EXITS = Prepared(
     select(func.count())
     .select_from(AccessEvent)
     .join(Resident, Resident.id == AccessEvent.resident_id)
@@ -47,7 +48,7 @@ HOUSEHOLD_EXITS = (
         AccessEvent.decision == Decision.ALLOW.value,
         AccessEvent.direction == Direction.OUT.value,
         AccessEvent.occurred_at >= db.bindparam("since"),
-        Pass.kind.in_([k.value for k in QUOTA_PASS_KINDS]),
+        or_(*(Pass.kind == k.value for k in QUOTA_PASS_KINDS)),  # no expanding IN: prepared
     )
 )
 
@@ -56,21 +57,24 @@ HOUSEHOLD_EXITS = (
 # does not start the write transaction: an UPDATE that changes nothing takes the database's
 # write lock (SQLite serialises writers), and the count read after it is the latest.
 _LOCK_HOUSEHOLD = {
-    "postgresql": select(Household.id)
-    .where(Household.id == db.bindparam("household_id"))
-    .with_for_update(),
-    "sqlite": update(Household.__table__)
-    .where(Household.__table__.c.id == db.bindparam("household_id"))
-    .values(services_allowed=Household.__table__.c.services_allowed),
+    "postgresql": Prepared(
+        select(Household.id).where(Household.id == db.bindparam("household_id")).with_for_update()
+    ),
+    "sqlite": Prepared(
+        update(Household.__table__)
+        .where(Household.__table__.c.id == db.bindparam("household_id"))
+        .values(services_allowed=Household.__table__.c.services_allowed)
+    ),
 }
 
 
 def household_exits(conn, household_id: int, days: int, now: datetime) -> int:
     """Lock the household (until the caller's transaction ends), then count its exits in the
     quota's period. Called only when a quota applies to this scan."""
-    conn.execute(_LOCK_HOUSEHOLD[conn.dialect.name], {"household_id": household_id})
+    _LOCK_HOUSEHOLD[conn.dialect.name].execute(conn, {"household_id": household_id}).close()
     since = period_start(now, days, current_app.config["TZ"])
-    return conn.execute(HOUSEHOLD_EXITS, {"household_id": household_id, "since": since}).scalar()
+    params = {"household_id": household_id, "since": since}
+    return HOUSEHOLD_EXITS.execute(conn, params).scalar_one()
 
 
 # --- the office's setting ---------------------------------------------------------------------

@@ -57,6 +57,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..prepared import Prepared
 from . import audit, gatelog, in_force, quota, security, visitors
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .gate import GateAction, GateContext, context, context_by_id
@@ -134,16 +135,19 @@ def _facts_query(device_filter):
     )
 
 
-# Built once per process (building statements per request was half a scan's CPU).
-_FACTS_BY_TOKEN = _facts_query(Device.token_hash == db.bindparam("token_hash"))
-_FACTS_BY_DEVICE = _facts_query(Device.id == db.bindparam("device_id"))
+# Built once per process (building statements per request was half a scan's CPU), compiled
+# once per database and run on the driver's cursor (``kiosk.prepared``).
+_FACTS_BY_TOKEN = Prepared(_facts_query(Device.token_hash == db.bindparam("token_hash")))
+_FACTS_BY_DEVICE = Prepared(_facts_query(Device.id == db.bindparam("device_id")))
 
-_EXEMPTION_USES = select(
-    func.count().filter(AccessEvent.direction == "out"),
-    func.count().filter(AccessEvent.direction == "in"),
-).where(AccessEvent.pass_id == db.bindparam("pid"), AccessEvent.decision == "allow")
+_EXEMPTION_USES = Prepared(
+    select(
+        func.count().filter(AccessEvent.direction == "out"),
+        func.count().filter(AccessEvent.direction == "in"),
+    ).where(AccessEvent.pass_id == db.bindparam("pid"), AccessEvent.decision == "allow")
+)
 
-_LATEST_TEST = (
+_LATEST_TEST = Prepared(
     select(TestResult.taken_at, TestResult.result)
     .where(
         TestResult.resident_id == db.bindparam("resident_id"),
@@ -152,20 +156,6 @@ _LATEST_TEST = (
     .order_by(TestResult.taken_at.desc())
     .limit(1)
 )
-
-# The guarantee: this matches no row when another passage of the person committed first.
-_MOVE = (
-    update(Resident.__table__)
-    .where(
-        Resident.__table__.c.id == db.bindparam("resident_id"),
-        Resident.__table__.c.state_version == db.bindparam("seen_version"),
-    )
-    .values(
-        presence=db.bindparam("direction"),
-        state_version=Resident.__table__.c.state_version + 1,
-    )
-)
-
 
 SEEN_AT_MAX_AGE = timedelta(minutes=15)
 
@@ -256,7 +246,7 @@ def _decide_and_log(
     # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
     with db.engine.connect() as conn:
         for _attempt in range(MAX_ATTEMPTS):
-            row = conn.execute(stmt, params).first()
+            row = stmt.execute(conn, params).first()
             if row is None:
                 raise Unauthorized(
                     _l("This device is not enrolled or has been revoked."), code="bad_device"
@@ -275,49 +265,68 @@ def _decide_and_log(
             # address, and its log keeps no link to the person.
             ours = pass_ok and row.holder_compound_id == row.compound_id
             outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, action.now))
-            if outcome.decision is Decision.ALLOW and not _move(conn, row, dir_):
-                conn.rollback()
+            entry = _entry(action, row, ours, dir_, outcome, temp, manual, parent_id)
+            # The guarantee: an allowed passage moves the person only if nobody else did since
+            # the row was read (``gatelog.Move``); else nothing is written and it is decided again.
+            move = (
+                gatelog.Move(row.resident_id, row.state_version)
+                if outcome.decision is Decision.ALLOW
+                else None
+            )
+            logged = _log(conn, action, row, entry, move)
+            if logged is None:
                 continue  # another gate moved this person first: decide again
+            if isinstance(logged, ScanResult):
+                return logged
             break
         else:
-            outcome = Outcome(Decision.REFER, (BUSY,))  # the person did not pass
-        entry = gatelog.Entry(
-            occurred_at=action.now,
-            gate_id=row.gate_id,
-            device_id=row.device_id,
-            guard_id=action.guard_id,
-            direction=dir_,
-            outcome=outcome,
-            temperature=temp,
-            request_id=action.request_id,
-            pass_id=row.pass_id if ours else None,
-            resident_id=row.resident_id if ours else None,
-            manual=manual,
-            parent_id=parent_id,
-        )
-        try:
-            event_id = gatelog.write(conn, entry)
-            conn.commit()
-        except IntegrityError:
-            # The same request id, answered meanwhile by another worker or server.
-            conn.rollback()
-            replay_id = gatelog.answered(conn, row.device_id, action.request_id)
-            conn.rollback()
-            if replay_id is None:
-                raise
-            return gatelog.replay(replay_id)
+            # Every attempt lost to another gate: the guard is asked to scan again, and the
+            # person did not pass.
+            outcome = Outcome(Decision.REFER, (BUSY,))
+            logged = _log(
+                conn, action, row, _entry(action, row, ours, dir_, outcome, temp, manual, parent_id)
+            )
+            if isinstance(logged, ScanResult):
+                return logged
+        event_id = logged
     holder = Holder(mask_name(row.name), row.building_name, row.unit, row.kind) if ours else None
     return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, action.now)
 
 
-def _move(conn, row, dir_: Direction) -> bool:
-    """Record the passage on the person's state row, if nobody else did since it was read."""
-    params = {
-        "resident_id": row.resident_id,
-        "seen_version": row.state_version,
-        "direction": dir_.value,
-    }
-    return conn.execute(_MOVE, params).rowcount == 1
+def _log(conn, action, row, entry, move=None) -> int | ScanResult | None:
+    """Write the event and commit: its id; None when the move lost (rolled back); the first
+    answer when another worker or server answered the same request id meanwhile."""
+    try:
+        event_id = gatelog.write(conn, entry, move)
+        if event_id is None:
+            conn.rollback()
+            return None
+        conn.commit()
+        return event_id
+    except IntegrityError:
+        conn.rollback()
+        replay_id = gatelog.answered(conn, row.device_id, action.request_id)
+        conn.rollback()
+        if replay_id is None:
+            raise
+        return gatelog.replay(replay_id)
+
+
+def _entry(action, row, ours: bool, dir_, outcome, temp, manual, parent_id) -> gatelog.Entry:
+    return gatelog.Entry(
+        occurred_at=action.now,
+        gate_id=row.gate_id,
+        device_id=row.device_id,
+        guard_id=action.guard_id,
+        direction=dir_,
+        outcome=outcome,
+        temperature=temp,
+        request_id=action.request_id,
+        pass_id=row.pass_id if ours else None,
+        resident_id=row.resident_id if ours else None,
+        manual=manual,
+        parent_id=parent_id,
+    )
 
 
 def _seals(conn, row, now: datetime) -> tuple[SealState, SealState | None]:
@@ -363,9 +372,10 @@ def _facts(
     test_at = test_outcome = None
     if row.kind == PassKind.EXEMPTION:
         # Counted under the person's state row: every allowed use changed it (``_move``).
-        exits, returns = conn.execute(_EXEMPTION_USES, {"pid": row.pass_id}).one()
+        exits, returns = _EXEMPTION_USES.execute(conn, {"pid": row.pass_id}).first()
         if row.negative_test_within_hours is not None:
-            test = conn.execute(_LATEST_TEST, {"resident_id": row.resident_id, "now": now}).first()
+            params = {"resident_id": row.resident_id, "now": now}
+            test = _LATEST_TEST.execute(conn, params).first()
             if test is not None:
                 test_at = test.taken_at
                 test_outcome = TestOutcome(test.result)

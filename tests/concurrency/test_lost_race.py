@@ -31,7 +31,7 @@ def before_state_update(run):
     seen = {"n": 0, "busy": False}
 
     def listener(_conn, _cursor, statement, *_args):
-        if seen["busy"] or not statement.lstrip().upper().startswith("UPDATE RESIDENT"):
+        if seen["busy"] or "UPDATE RESIDENT" not in statement.upper():
             return
         seen["busy"] = True  # the competing write itself updates the row too
         try:

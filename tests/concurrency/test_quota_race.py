@@ -101,7 +101,7 @@ def test_the_lock_holds_the_other_exit_until_this_one_commits(app, world, househ
         blocked.append(thread.is_alive())
 
     listener = _listen(
-        lambda s: s.lstrip().upper().startswith("UPDATE RESIDENT"), start_the_other_gate
+        lambda s: "UPDATE RESIDENT" in s.upper(), start_the_other_gate
     )
     try:
         answer = scan.scan(GateAction(device_token=world.a.device_token), mine, "out")

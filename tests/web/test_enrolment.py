@@ -13,7 +13,7 @@ from kiosk.services import security
 from kiosk.services.devices import ENROL_ALPHABET
 from tests import factories
 
-from .conftest import DEVICE_COOKIE, Browser
+from .conftest import DEVICE_COOKIE, Browser, events
 
 
 def shown_code(response) -> str:
@@ -245,3 +245,37 @@ def test_guard_sign_in_counts_failures_not_tries(sqlite_app, sworld):
         assert sign_in(tablet, "", "1234").status_code == 200
     r = sign_in(tablet, "guard_a", factories.PIN)
     assert r.status_code == 303 and r.headers["Location"] == "/gate"
+
+
+@pytest.mark.parametrize("change", ["disabled", "new epoch", "moved community", "made a worker"])
+def test_a_tablet_session_that_no_longer_holds_scans_nothing(app, world, change):
+    """The scan's one-statement guard check refuses what the user loader refuses: a disabled
+    guard, a session from before a sign-out or new PIN (epoch), a guard moved to another
+    community or given another role. Nothing is decided or logged."""
+    tablet = Browser(app, world.a.device_token).sign_in(world.a.guard, "pin")
+    assert tablet.scan(factories.code(world.a.pass_), request_id="before").status_code == 200
+    guard = world.a.guard
+    if change == "disabled":
+        guard.active = False
+    elif change == "new epoch":
+        guard.session_epoch = guard.session_epoch + 1
+    elif change == "moved community":
+        guard.community_id = world.b.community.id
+    else:
+        guard.role = "worker"
+    db.session.commit()
+    r = tablet.scan(factories.code(world.a.pass_), "out", request_id="after")
+    assert r.status_code == 401 and r.headers["HX-Redirect"] == "/gate/login"
+    assert [e.request_id for e in events()] == ["before"]
+
+
+def test_the_scan_answer_is_in_the_guards_saved_language(app, world):
+    """The guard's language is read with the guard by the tablet's check."""
+    world.a.guard.locale = "en"
+    db.session.commit()
+    tablet = Browser(app, world.a.device_token).sign_in(world.a.guard, "pin")
+    r = tablet.scan(factories.code(world.a.pass_))
+    assert r.status_code == 200 and "ALLOW" in r.text
+    world.a.guard.locale = "zh_CN"
+    db.session.commit()
+    assert "放行" in tablet.scan(factories.code(world.a.pass_), "out").text
