@@ -100,9 +100,7 @@ def test_the_lock_holds_the_other_exit_until_this_one_commits(app, world, househ
         thread.join(timeout=1.5)
         blocked.append(thread.is_alive())
 
-    listener = _listen(
-        lambda s: "UPDATE RESIDENT" in s.upper(), start_the_other_gate
-    )
+    listener = _listen(lambda s: "UPDATE RESIDENT" in s.upper(), start_the_other_gate)
     try:
         answer = scan.scan(GateAction(device_token=world.a.device_token), mine, "out")
     finally:
