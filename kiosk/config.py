@@ -22,6 +22,7 @@ ENV_KEYS = (
     "PROXY_COUNT",
     "PURGE_BATCH_SIZE",
     "AUDIT_RETENTION_DAYS",
+    "SQLITE_CHECKPOINT_MS",
 )
 INT_KEYS = (
     "PASS_STEP_SECONDS",
@@ -30,6 +31,7 @@ INT_KEYS = (
     "PROXY_COUNT",
     "PURGE_BATCH_SIZE",
     "AUDIT_RETENTION_DAYS",
+    "SQLITE_CHECKPOINT_MS",
 )
 BOOL_KEYS = ("SESSION_COOKIE_SECURE",)
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True}
@@ -89,6 +91,10 @@ def defaults(instance_path: str) -> dict:
         # Uploads (people lists, test results) are at most 5 MB: a larger request is refused
         # before the CSRF check reads it whole.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # SQLite: how often each process copies the write-ahead log into the database file, in
+        # a thread of its own (kiosk/sqlite_wal.py); 0 leaves it to SQLite's own checkpoints
+        # inside a commit.
+        "SQLITE_CHECKPOINT_MS": 1000,
     }
 
 

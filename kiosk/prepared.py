@@ -1,4 +1,5 @@
-"""Statements of the scan path, compiled once per database and run on the driver's cursor.
+"""Statements of the scan path, compiled once per database and run on the driver's cursor; and
+the gate path's connection and unit of work (``connect``, ``Tx``).
 
 A Core statement executed through SQLAlchemy pays for its execution machinery on every call:
 the compiled-cache lookup, the execution context, parameter and result processing through
@@ -22,9 +23,11 @@ Contract:
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -155,3 +158,57 @@ class Result:
         if row is None:
             raise LookupError("no row")
         return row[0]
+
+
+# --- the gate path's connection ---------------------------------------------------------------
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection for the gate path's short units of work (see ``Tx``).
+
+    On PostgreSQL it is in autocommit: a read, or a write of one statement, is one round trip,
+    where a transaction costs two more (psycopg sends BEGIN on its own before the first
+    statement, then COMMIT). On SQLite nothing changes: a statement is a call, not a round trip.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+class Tx:
+    """The unit of work of one gate action on a ``connect()`` connection.
+
+    ``begin()`` before the first statement that must share a transaction with what follows (a
+    row lock, or a write of several statements); ``commit()`` or ``rollback()`` at the end. On
+    PostgreSQL (autocommit) BEGIN, COMMIT and ROLLBACK are sent only when ``begin()`` was
+    called: otherwise each statement was its own transaction. On SQLite they are the
+    connection's own (the driver began a transaction at the first write).
+    """
+
+    __slots__ = ("conn", "_explicit", "_open")
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._explicit = conn.dialect.name == "postgresql"
+        self._open = False
+
+    def begin(self) -> None:
+        if self._explicit and not self._open:
+            self.conn.exec_driver_sql("BEGIN")
+            self._open = True
+
+    def commit(self) -> None:
+        if not self._explicit:
+            self.conn.commit()
+        elif self._open:
+            self._open = False
+            self.conn.exec_driver_sql("COMMIT")
+
+    def rollback(self) -> None:
+        if not self._explicit:
+            self.conn.rollback()
+        elif self._open:
+            self._open = False
+            self.conn.exec_driver_sql("ROLLBACK")

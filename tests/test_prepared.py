@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kiosk import prepared
 from kiosk.extensions import db
 from kiosk.models import AccessEvent, Gate, Pass, Resident, ScanRequest, utcnow
 from kiosk.prepared import Prepared
 from kiosk.services import scan
 from tests import factories
+
+IDLE = TransactionStatus.IDLE
 
 _SCAN_REQUEST = Prepared(
     insert(ScanRequest.__table__), ("device_id", "request_id", "event_id", "occurred_at")
@@ -123,3 +127,46 @@ def test_what_it_cannot_run_is_refused_when_compiled(app, world):
             in_list.execute(conn, {"ids": [1]})
         with pytest.raises(ValueError, match="default"):
             no_default.execute(conn, {"gate_id": world.a.gate.id, "direction": "in"})
+
+
+def _presence(rid: int) -> str | None:
+    with db.engine.connect() as other:  # another connection: what is committed
+        return other.scalar(select(Resident.presence).where(Resident.id == rid))
+
+
+_SET_PRESENCE = Prepared(
+    update(Resident.__table__)
+    .where(Resident.__table__.c.id == db.bindparam("rid"))
+    .values(presence=db.bindparam("presence"))
+)
+
+
+def test_a_unit_of_work_once_begun_is_one_transaction(app, world):
+    rid = world.a.resident.id
+    with prepared.connect(db.engine) as conn:
+        tx = prepared.Tx(conn)
+        tx.begin()
+        _SET_PRESENCE.execute(conn, {"rid": rid, "presence": "out"}).close()
+        _SET_PRESENCE.execute(conn, {"rid": rid, "presence": "in"}).close()
+        tx.rollback()
+        assert _presence(rid) is None
+        tx = prepared.Tx(conn)
+        tx.begin()
+        _SET_PRESENCE.execute(conn, {"rid": rid, "presence": "out"}).close()
+        tx.commit()
+    assert _presence(rid) == "out"
+
+
+def test_on_postgresql_a_lone_statement_is_its_own_transaction(app, world):
+    """No BEGIN and no COMMIT around a read or a one-statement write: one round trip each, and
+    nothing left open. On SQLite the driver's transaction is committed by ``Tx.commit``."""
+    rid = world.a.resident.id
+    with prepared.connect(db.engine) as conn:
+        tx = prepared.Tx(conn)
+        _SET_PRESENCE.execute(conn, {"rid": rid, "presence": "out"}).close()
+        if db.engine.dialect.name == "postgresql":
+            assert conn.connection.dbapi_connection.info.transaction_status == IDLE
+            assert _presence(rid) == "out"
+        else:
+            tx.commit()
+            assert _presence(rid) == "out"

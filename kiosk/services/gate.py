@@ -9,6 +9,7 @@ from datetime import datetime, time
 
 from sqlalchemy import and_, or_, select
 
+from .. import prepared
 from ..contract.forms import LookupForm
 from ..domain.people import mask_name
 from ..extensions import db
@@ -80,12 +81,19 @@ _CONTEXT_BY_TOKEN = Prepared(_CONTEXT.where(Device.token_hash == db.bindparam("t
 _CONTEXT_BY_ID = Prepared(_CONTEXT.where(Device.id == db.bindparam("device_id")))
 
 
+def _read(stmt: Prepared, params: dict):
+    """One row, on a gate-path connection of its own (on PostgreSQL one round trip, and no
+    transaction left open on the ORM session for the request's end to roll back)."""
+    with prepared.connect(db.engine) as conn:
+        return stmt.execute(conn, params).first()
+
+
 def context(device_token: str | None) -> GateContext | None:
     """The enrolled device behind a tablet's cookie or a device's bearer token, or None."""
     if not device_token or len(device_token) > 200:
         return None
     params = {"token_hash": security.token_hash(device_token)}
-    row = _CONTEXT_BY_TOKEN.execute(db.session, params).first()
+    row = _read(_CONTEXT_BY_TOKEN, params)
     return GateContext(*row) if row is not None else None
 
 
@@ -124,7 +132,7 @@ def tablet(device_token: str | None, session: tuple[int, int] | None) -> Tablet 
         return None
     user_id, epoch = session if session is not None else (None, None)
     params = {"token_hash": security.token_hash(device_token), "user_id": user_id, "epoch": epoch}
-    row = _TABLET.execute(db.session, params).first()
+    row = _read(_TABLET, params)
     if row is None:
         return None
     return Tablet(GateContext(*row[:-2]), row.guard_id, row.guard_locale)
@@ -132,7 +140,7 @@ def tablet(device_token: str | None, session: tuple[int, int] | None) -> Tablet 
 
 def context_by_id(device_id: int) -> GateContext | None:
     """The same, for a device already known by id (the tablet page resolved its cookie)."""
-    row = _CONTEXT_BY_ID.execute(db.session, {"device_id": device_id}).first()
+    row = _read(_CONTEXT_BY_ID, {"device_id": device_id})
     return GateContext(*row) if row is not None else None
 
 

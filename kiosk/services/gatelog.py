@@ -32,7 +32,7 @@ from ..models import (
     User,
     Visit,
 )
-from ..prepared import Prepared
+from ..prepared import Prepared, Tx
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,11 @@ _MOVE = Prepared(
 )
 
 
-def _passage_statement():
-    """PostgreSQL: the move, the event and its request id in one statement, one round trip
-    instead of three. The event is inserted only if the person's row was moved (no row back:
-    another gate moved them first); every value is cast, as a SELECT list gives no types."""
+def _passage_statement(moving: bool):
+    """PostgreSQL: the event and its request id (and with ``moving``, the move of the person)
+    in one statement: one round trip instead of two or three, and atomic without a transaction
+    (``prepared.Tx``). A moving event is inserted only if the person's row was moved (no row
+    back: another gate moved them first). Every value is cast: a SELECT list gives no types."""
     events, requests = AccessEvent.__table__, ScanRequest.__table__
 
     def value(table, name: str):
@@ -150,12 +151,10 @@ def _passage_statement():
         .returning(_RESIDENT.c.id)
         .cte("moved")
     )
+    source = select(*(value(events, c) for c in _EVENT_COLUMNS))
     event = (
         insert(events)
-        .from_select(
-            list(_EVENT_COLUMNS),
-            select(*(value(events, c) for c in _EVENT_COLUMNS)).select_from(moved),
-        )
+        .from_select(list(_EVENT_COLUMNS), source.select_from(moved) if moving else source)
         .returning(events.c.id, events.c.occurred_at)
         .cte("event")
     )
@@ -175,14 +174,21 @@ def _passage_statement():
     return select(event.c.id).add_cte(request)
 
 
-_PASSAGE_PG = Prepared(_passage_statement())
+_PASSAGE_PG = Prepared(_passage_statement(moving=True))
+_EVENT_PG = Prepared(_passage_statement(moving=False))
 
 
-def write(conn: Connection | Session, entry: Entry, move: Move | None = None) -> int | None:
+def write(
+    conn: Connection | Session, entry: Entry, move: Move | None = None, tx: Tx | None = None
+) -> int | None:
     """Insert the event (and a fever alert) into the caller's transaction; the caller commits.
 
     With ``move``, the person's state row changes too; None when it had changed since it was
     read (nothing is written then: the caller rolls back and decides again).
+
+    ``tx``: the gate path's unit of work on a ``prepared.connect()`` connection; it is begun
+    here when the write takes more than one statement (on PostgreSQL the event, its request id
+    and the move are one).
 
     A request id that this device has used already, or a second guard's decision on one scan,
     raises the unique key's ``IntegrityError``: the caller rolls back and answers with
@@ -207,21 +213,23 @@ def write(conn: Connection | Session, entry: Entry, move: Move | None = None) ->
         override_reason=entry.override_reason,
         note=entry.note,
     )
-    if (
-        move is not None
-        and entry.device_id is not None
-        and not entry.override
-        and _dialect(conn) == "postgresql"
-    ):
-        values |= {
-            "move_id": move.resident_id,
-            "seen_version": move.seen_version,
-            "presence": entry.direction.value,
-        }
-        row = _PASSAGE_PG.execute(conn, values).first()
-        if row is None:
-            return None
-        event_id = row.id
+    closes_alert = entry.parent_id is not None and not entry.override
+    closes_alert = closes_alert and entry.temperature is not None
+    if tx is not None and (entry.override or "fever" in entry.outcome.reasons or closes_alert):
+        tx.begin()
+    if entry.device_id is not None and not entry.override and _dialect(conn) == "postgresql":
+        if move is None:
+            event_id = _EVENT_PG.execute(conn, values).scalar_one()
+        else:
+            values |= {
+                "move_id": move.resident_id,
+                "seen_version": move.seen_version,
+                "presence": entry.direction.value,
+            }
+            row = _PASSAGE_PG.execute(conn, values).first()
+            if row is None:
+                return None
+            event_id = row.id
     else:
         if move is not None:
             params = {
@@ -252,7 +260,7 @@ def write(conn: Connection | Session, entry: Entry, move: Move | None = None) ->
         ).close()
     if "fever" in entry.outcome.reasons:
         _fever_alert(conn, entry.gate_id, event_id, entry.temperature, entry.occurred_at)
-    elif entry.parent_id is not None and not entry.override and entry.temperature is not None:
+    elif closes_alert:
         # A second reading below the threshold: the alert of the first is closed with it.
         conn.execute(
             update(Alert)

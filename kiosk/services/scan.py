@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import prepared
 from ..domain import passcodes
 from ..domain.decision import (
     QUOTA_PASS_KINDS,
@@ -243,9 +244,12 @@ def _decide_and_log(
         stmt, params = _FACTS_BY_TOKEN, {"token_hash": security.token_hash(action.device_token)}
     params |= {"pid": pass_id, "rid": action.request_id, "now": action.now}
     # Core on a pooled connection of its own, not the ORM session: the session's statement
-    # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md).
-    with db.engine.connect() as conn:
+    # handling and commit bookkeeping were a third of a scan's CPU (docs/performance.md). On
+    # PostgreSQL it is in autocommit: the facts are one round trip, the write one more, and a
+    # transaction is begun only where statements must share one (``prepared.Tx``).
+    with prepared.connect(db.engine) as conn:
         for _attempt in range(MAX_ATTEMPTS):
+            tx = prepared.Tx(conn)
             row = stmt.execute(conn, params).first()
             if row is None:
                 raise Unauthorized(
@@ -264,7 +268,7 @@ def _decide_and_log(
             # Another compound's gate learns only that the pass is not theirs: no name, no
             # address, and its log keeps no link to the person.
             ours = pass_ok and row.holder_compound_id == row.compound_id
-            outcome = decide(_facts(conn, row, code_valid, pass_ok, dir_, temp, action.now))
+            outcome = decide(_facts(tx, row, code_valid, pass_ok, dir_, temp, action.now))
             entry = _entry(action, row, ours, dir_, outcome, temp, manual, parent_id)
             # The guarantee: an allowed passage moves the person only if nobody else did since
             # the row was read (``gatelog.Move``); else nothing is written and it is decided again.
@@ -273,7 +277,7 @@ def _decide_and_log(
                 if outcome.decision is Decision.ALLOW
                 else None
             )
-            logged = _log(conn, action, row, entry, move)
+            logged = _log(tx, action, row, entry, move)
             if logged is None:
                 continue  # another gate moved this person first: decide again
             if isinstance(logged, ScanResult):
@@ -283,9 +287,8 @@ def _decide_and_log(
             # Every attempt lost to another gate: the guard is asked to scan again, and the
             # person did not pass.
             outcome = Outcome(Decision.REFER, (BUSY,))
-            logged = _log(
-                conn, action, row, _entry(action, row, ours, dir_, outcome, temp, manual, parent_id)
-            )
+            entry = _entry(action, row, ours, dir_, outcome, temp, manual, parent_id)
+            logged = _log(prepared.Tx(conn), action, row, entry)
             if isinstance(logged, ScanResult):
                 return logged
         event_id = logged
@@ -293,20 +296,20 @@ def _decide_and_log(
     return ScanResult(outcome.decision.value, outcome.reasons, event_id, holder, action.now)
 
 
-def _log(conn, action, row, entry, move=None) -> int | ScanResult | None:
+def _log(tx: prepared.Tx, action, row, entry, move=None) -> int | ScanResult | None:
     """Write the event and commit: its id; None when the move lost (rolled back); the first
     answer when another worker or server answered the same request id meanwhile."""
     try:
-        event_id = gatelog.write(conn, entry, move)
+        event_id = gatelog.write(tx.conn, entry, move, tx)
         if event_id is None:
-            conn.rollback()
+            tx.rollback()
             return None
-        conn.commit()
+        tx.commit()
         return event_id
     except IntegrityError:
-        conn.rollback()
-        replay_id = gatelog.answered(conn, row.device_id, action.request_id)
-        conn.rollback()
+        tx.rollback()
+        replay_id = gatelog.answered(tx.conn, row.device_id, action.request_id)
+        tx.rollback()
         if replay_id is None:
             raise
         return gatelog.replay(replay_id)
@@ -352,8 +355,9 @@ def _gate_open(row, now: datetime) -> bool:
 
 
 def _facts(
-    conn, row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime
+    tx: prepared.Tx, row, code_valid: bool, pass_ok: bool, dir_: Direction, temp, now: datetime
 ) -> ScanFacts:
+    conn = tx.conn
     compound_seal, building_seal = _seals(conn, row, now)
     base = dict(
         now=now,
@@ -387,9 +391,10 @@ def _facts(
         and row.kind in QUOTA_PASS_KINDS
         and row.holder_compound_id == row.compound_id
     )
-    household_exits = (
-        quota.household_exits(conn, row.household_id, row.quota_days, now) if quota_applies else 0
-    )
+    household_exits = 0
+    if quota_applies:
+        tx.begin()  # the household's lock holds until this scan's event is written
+        household_exits = quota.household_exits(conn, row.household_id, row.quota_days, now)
     return ScanFacts(
         pass_=PassFacts(
             kind=PassKind(row.kind),
