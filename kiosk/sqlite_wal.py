@@ -9,10 +9,10 @@ checkpoint that often instead. A page changed by many scans in between is copied
 request waits for it (PASSIVE never blocks readers or writers; a checkpoint that cannot finish
 because a reader still uses old pages finishes at the next one).
 
-Durability: a commit is in the log at once, as before; what a power cut (not a crash of the
-app) may lose with ``synchronous=NORMAL`` is what was committed since the last checkpoint: at
-most about a second here, against the last hundred or so commits with SQLite's own (docs/
-deployment.md).
+Durability: a commit is in the log at once, as before; what a power cut or an operating-system
+crash (not a crash of the app) may lose with ``synchronous=NORMAL`` is what was committed since
+the last checkpoint: at most about a second here, against the last hundred or so commits with
+SQLite's own (docs/deployment.md).
 """
 
 from __future__ import annotations
