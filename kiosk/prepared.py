@@ -118,9 +118,19 @@ class Prepared:
         try:
             cursor.execute(c.sql, args)
         except dialect.loaded_dbapi.Error as e:
+            # As SQLAlchemy's own execution does: a lost connection is not given back to the
+            # pool, and the error says so.
+            lost = dialect.is_disconnect(e, conn.connection.dbapi_connection, cursor)
             cursor.close()
+            if lost:
+                conn.invalidate(e)
             raise DBAPIError.instance(
-                c.sql, args, e, dialect.loaded_dbapi.Error, dialect=dialect
+                c.sql,
+                args,
+                e,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
             ) from e
         return Result(cursor, c)
 

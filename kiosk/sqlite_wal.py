@@ -49,13 +49,20 @@ def configure(dbapi_connection, path: str, interval_ms: int) -> None:
 
 
 def _checkpoints(path: str, seconds: float) -> None:
-    conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
-    try:
-        while True:
-            time.sleep(seconds)
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error as exc:  # the file went away, or a lock held too long: next time
-                log.warning("SQLite checkpoint of %s failed: %s", os.path.basename(path), exc)
-    finally:
-        conn.close()
+    """Forever: a PASSIVE checkpoint every ``seconds``. Any failure (the file gone, a lock held
+    too long) is logged and the next round connects again: the thread never ends, or this
+    process's log would grow without bound."""
+    conn = None
+    while True:
+        time.sleep(seconds)
+        try:
+            if conn is None:
+                conn = sqlite3.connect(
+                    path, timeout=5, isolation_level=None, check_same_thread=False
+                )
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception as exc:  # noqa: BLE001 - whatever it was, try again next time
+            log.warning("SQLite checkpoint of %s failed: %s", os.path.basename(path), exc)
+            if conn is not None:
+                conn.close()
+                conn = None

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from kiosk import prepared
 from kiosk.extensions import db
@@ -170,3 +170,20 @@ def test_on_postgresql_a_lone_statement_is_its_own_transaction(app, world):
         else:
             tx.commit()
             assert _presence(rid) == "out"
+
+
+def test_a_lost_connection_is_not_given_back_to_the_pool(app, world):
+    """PostgreSQL restarted (here: this connection's backend terminated): the error says the
+    connection was invalidated, and the next checkout is a working connection."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose is PostgreSQL's")
+    stmt = Prepared(select(Gate.id).where(Gate.id == db.bindparam("gid")))
+    with prepared.connect(db.engine) as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as lost:
+            stmt.execute(conn, {"gid": world.a.gate.id})
+        assert lost.value.connection_invalidated
+    with prepared.connect(db.engine) as conn:
+        assert stmt.execute(conn, {"gid": world.a.gate.id}).first().id == world.a.gate.id

@@ -231,6 +231,8 @@ def write(
                 return None
             event_id = row.id
     else:
+        if tx is not None:
+            tx.begin()  # several statements: one transaction (a no-op on SQLite, which has one)
         if move is not None:
             params = {
                 "move_id": move.resident_id,
