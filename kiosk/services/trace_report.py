@@ -27,10 +27,9 @@ from sqlalchemy import or_, select
 
 from ..contract.tracing import VisitorSearch
 from ..extensions import db
-from ..models import MAX_ID, Building, Compound, Household, Resident, User, Visit
+from ..models import Building, Compound, Household, Resident, User, Visit
 from . import disinfection, scope, tables
-from .errors import NotFound
-from .tracing import ContactRow, Trace
+from .tracing import ContactRow, Trace, visit_in_scope
 
 VISITOR_ROWS = 50  # a visitor search shows the newest visits, this many at most
 _LAST4 = re.compile(r"[0-9]{4}")
@@ -84,16 +83,7 @@ def subject(actor: User, resident_id: int | None, visit_id: int | None) -> Subje
         return Subject(
             "resident", resident.id, resident.name, compound, _place(building, unit, room)
         )
-    if visit_id is None or not 1 <= visit_id <= MAX_ID:
-        raise NotFound()
-    found = db.session.execute(
-        select(Visit, Compound.community_id)
-        .join(Compound, Compound.id == Visit.compound_id)
-        .where(Visit.id == visit_id)
-    ).first()
-    if found is None or found[1] not in scope.community_ids(actor):
-        raise NotFound()
-    visit = found[0]
+    visit = visit_in_scope(visit_id, scope.community_ids(actor))
     building, unit, room, compound = db.session.execute(
         where.join(Household, Household.building_id == Building.id).where(
             Household.id == visit.host_household_id

@@ -27,6 +27,7 @@ from ..domain import tracing as rules
 from ..domain.audit import AuditAction, AuditTarget
 from ..extensions import db
 from ..models import (
+    MAX_ID,
     AccessEvent,
     Building,
     Compound,
@@ -190,13 +191,23 @@ def _subject(actor: User, query, communities: list[int]):
         resident = scope.load(actor, Resident, query.resident_id).obj
         person = rules.Person(_resident_key(resident.id), homes=frozenset({resident.household_id}))
         return person, resident
-    visit = db.session.get(Visit, query.visit_id)
-    in_scope = visit is not None and db.session.scalar(
-        select(Compound.community_id).where(Compound.id == visit.compound_id)
-    )
-    if not in_scope or in_scope not in communities:
-        raise NotFound()
+    visit = visit_in_scope(query.visit_id, communities)
     return rules.Person(_visitor_key(visit.phone_hash)), visit
+
+
+def visit_in_scope(visit_id: int | None, communities) -> Visit:
+    """The visit, if it was to a compound of these communities; else NotFound (a visit of
+    another community is not told apart from none)."""
+    if visit_id is None or not 1 <= visit_id <= MAX_ID:
+        raise NotFound()
+    found = db.session.execute(
+        select(Visit, Compound.community_id)
+        .join(Compound, Compound.id == Visit.compound_id)
+        .where(Visit.id == visit_id)
+    ).first()
+    if found is None or found[1] not in communities:
+        raise NotFound()
+    return found[0]
 
 
 def trace(actor: User, query: TraceQuery | TraceForm, now: datetime) -> Trace:
