@@ -118,14 +118,16 @@ class Move:
 
 
 _RESIDENT = Resident.__table__
-_MOVE = Prepared(
+# The guarantee: this matches no row when another passage of the person committed first.
+_MOVE_STATEMENT = (
     update(_RESIDENT)
     .where(
         _RESIDENT.c.id == db.bindparam("move_id"),
         _RESIDENT.c.state_version == db.bindparam("seen_version"),
     )
-    .values(presence=db.bindparam("direction"), state_version=_RESIDENT.c.state_version + 1)
+    .values(presence=db.bindparam("presence"), state_version=_RESIDENT.c.state_version + 1)
 )
+_MOVE = Prepared(_MOVE_STATEMENT)
 
 
 def _passage_statement(moving: bool):
@@ -138,19 +140,7 @@ def _passage_statement(moving: bool):
     def value(table, name: str):
         return cast(db.bindparam(name, type_=table.c[name].type), table.c[name].type)
 
-    moved = (
-        update(_RESIDENT)
-        .where(
-            _RESIDENT.c.id == db.bindparam("move_id"),
-            _RESIDENT.c.state_version == db.bindparam("seen_version"),
-        )
-        .values(
-            presence=value(_RESIDENT, "presence"),
-            state_version=_RESIDENT.c.state_version + 1,
-        )
-        .returning(_RESIDENT.c.id)
-        .cte("moved")
-    )
+    moved = _MOVE_STATEMENT.returning(_RESIDENT.c.id).cte("moved")
     source = select(*(value(events, c) for c in _EVENT_COLUMNS))
     event = (
         insert(events)
@@ -217,30 +207,24 @@ def write(
     closes_alert = closes_alert and entry.temperature is not None
     if tx is not None and (entry.override or "fever" in entry.outcome.reasons or closes_alert):
         tx.begin()
+    moving = move is not None and {
+        "move_id": move.resident_id,
+        "seen_version": move.seen_version,
+        "presence": entry.direction.value,
+    }
     if entry.device_id is not None and not entry.override and _dialect(conn) == "postgresql":
-        if move is None:
+        if not moving:
             event_id = _EVENT_PG.execute(conn, values).scalar_one()
         else:
-            values |= {
-                "move_id": move.resident_id,
-                "seen_version": move.seen_version,
-                "presence": entry.direction.value,
-            }
-            row = _PASSAGE_PG.execute(conn, values).first()
+            row = _PASSAGE_PG.execute(conn, values | moving).first()
             if row is None:
                 return None
             event_id = row.id
     else:
         if tx is not None:
             tx.begin()  # several statements: one transaction (a no-op on SQLite, which has one)
-        if move is not None:
-            params = {
-                "move_id": move.resident_id,
-                "seen_version": move.seen_version,
-                "direction": entry.direction.value,
-            }
-            if _MOVE.execute(conn, params).rowcount != 1:
-                return None
+        if moving and _MOVE.execute(conn, moving).rowcount != 1:
+            return None
         event_id = _INSERT.execute(conn, values).scalar_one()
         # The unique keys that cannot live on a partitioned table (models.ScanRequest): a
         # repeated request id, or a second decision on one scan, fails here and the caller
