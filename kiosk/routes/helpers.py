@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import partial, wraps
+from io import BytesIO
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, make_response, render_template
+from flask import Flask, abort, current_app, make_response, render_template, send_file
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -33,6 +34,7 @@ from ..extensions import htmx
 from ..services.ledger import Miss
 from ..services.moving import PLACEHOLDER_NAME
 from ..services.results import RowStatus
+from ..services.tables import Download
 
 # The words for each value set of the domain, keyed by its enum: one definition of each set
 # (tests/unit/test_labels.py checks that every member has its words).
@@ -400,6 +402,16 @@ def safe_next(target: object, fallback: str) -> str:
     if parts.scheme or parts.netloc:
         return fallback
     return target
+
+
+def send_download(download: Download):
+    """A file of the office's (a list, a report) as an attachment."""
+    return send_file(
+        BytesIO(download.content),
+        mimetype=download.mimetype,
+        as_attachment=True,
+        download_name=download.filename,
+    )
 
 
 def throttled_page(template: str, exc, **context):

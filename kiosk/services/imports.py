@@ -399,20 +399,15 @@ def _insert(compound: Compound, lines: list[Line]) -> dict[str, int]:
 # --- exporting ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Download:
-    filename: str
-    mimetype: str
-    content: bytes
-
-
-def _file(stem: str, fmt: str, header: Sequence[str], rows: list, title: str) -> Download:
+def _file(stem: str, fmt: str, header: Sequence[str], rows: list, title: str) -> tables.Download:
     if fmt == "xlsx":
-        return Download(f"{stem}.xlsx", tables.XLSX_TYPE, tables.write_xlsx(header, rows, title))
-    return Download(f"{stem}.csv", tables.CSV_TYPE, tables.write_csv(header, rows))
+        return tables.Download(
+            f"{stem}.xlsx", tables.XLSX_TYPE, tables.write_xlsx(header, rows, title)
+        )
+    return tables.Download(f"{stem}.csv", tables.CSV_TYPE, tables.write_csv(header, rows))
 
 
-def export(actor: User, compound_id: int | None, fmt: str, lang: str = "zh") -> Download:
+def export(actor: User, compound_id: int | None, fmt: str, lang: str = "zh") -> tables.Download:
     """The residents of a compound (or of every compound the actor reaches), with their
     building, unit and room, and the households nobody lives in yet. ID number and phone are
     the last four characters: the whole numbers are not kept anywhere."""
@@ -448,7 +443,7 @@ def export(actor: User, compound_id: int | None, fmt: str, lang: str = "zh") -> 
     return _file(stem, fmt, header, rows, title)
 
 
-def template(fmt: str, lang: str = "zh") -> Download:
+def template(fmt: str, lang: str = "zh") -> tables.Download:
     """The blank people list: the header row only."""
     stem = "人员导入模板" if lang == "zh" else "people-import-template"
     return _file(stem, fmt, contract.HEADER[lang], [], "")

@@ -45,6 +45,17 @@ MAX_CELL = 1000  # characters kept of one cell; the row models refuse long value
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file for the office to download: its name, type and bytes."""
+
+    filename: str
+    mimetype: str
+    content: bytes
+
+
 FORMATS = ("csv", "xlsx")
 
 _ZIP_MAGIC = b"PK\x03\x04"

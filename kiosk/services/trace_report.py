@@ -294,13 +294,6 @@ def sections(trace: Trace, words: Words) -> list[Section]:
 # --- the files ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Download:
-    filename: str
-    mimetype: str
-    content: bytes
-
-
 def _safe(value: object) -> str:
     """A cell a spreadsheet would run as a formula is written as text (as ``tables`` does)."""
     text = "" if value is None else str(value)
@@ -352,7 +345,7 @@ def write_xlsx(head: Sequence[tuple[str, str]], parts: Sequence[Section], head_t
     return out.getvalue()
 
 
-def export(trace: Trace, fmt: str, words: Words, traced_at: datetime) -> Download:
+def export(trace: Trace, fmt: str, words: Words, traced_at: datetime) -> tables.Download:
     """The report as ``csv`` or ``xlsx``, named by the day it was made."""
     day: date = traced_at.astimezone(current_app.config["TZ"]).date()
     head = summary(trace, traced_at)
@@ -360,5 +353,5 @@ def export(trace: Trace, fmt: str, words: Words, traced_at: datetime) -> Downloa
     stem = f"trace-{day.isoformat()}"
     if fmt == "xlsx":
         content = write_xlsx(head, parts, _("Trace"))
-        return Download(f"{stem}.xlsx", tables.XLSX_TYPE, content)
-    return Download(f"{stem}.csv", tables.CSV_TYPE, write_csv(head, parts))
+        return tables.Download(f"{stem}.xlsx", tables.XLSX_TYPE, content)
+    return tables.Download(f"{stem}.csv", tables.CSV_TYPE, write_csv(head, parts))

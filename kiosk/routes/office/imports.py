@@ -10,9 +10,7 @@ upload's progress; without JavaScript both are whole pages.
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,7 +21,7 @@ from ...contract.imports import ExportQuery, ImportConfirmForm, ImportForm, Temp
 from ...extensions import htmx
 from ...services import imports, org, tables
 from ...services.errors import Invalid, ServiceError
-from ..helpers import role_required
+from ..helpers import role_required, send_download
 from .blueprint import bp
 
 
@@ -112,21 +110,12 @@ def import_confirm():
     return redirect(url_for(".import_page"), code=303)
 
 
-def _download(download: imports.Download):
-    return send_file(
-        BytesIO(download.content),
-        mimetype=download.mimetype,
-        as_attachment=True,
-        download_name=download.filename,
-    )
-
-
 @bp.get("/people/export")
 @role_required("office", "street")
 def people_export():
     """The residents of a compound (or of all), as CSV or Excel: ID and phone by last four."""
     query = ExportQuery.read(request.args)
-    return _download(imports.export(current_user, query.compound, query.format, _lang()))
+    return send_download(imports.export(current_user, query.compound, query.format, _lang()))
 
 
 @bp.get("/import/template")
@@ -134,4 +123,4 @@ def people_export():
 def import_template():
     """The blank people list to fill in: its header row."""
     query = TemplateQuery.read(request.args)
-    return _download(imports.template(query.format, _lang()))
+    return send_download(imports.template(query.format, _lang()))

@@ -7,9 +7,8 @@ make the route's public areas due for disinfection now."""
 from __future__ import annotations
 
 import datetime as dt
-from io import BytesIO
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -21,7 +20,7 @@ from ...extensions import htmx
 from ...models import utcnow
 from ...services import disinfection, org, trace_report, tracing
 from ...services.errors import ServiceError
-from ..helpers import label, role_required
+from ..helpers import label, role_required, send_download
 from .blueprint import bp
 
 OBSERVE_DAYS = 14  # the observation the report's action offers: until this many days ahead
@@ -139,12 +138,7 @@ def export_trace():
             sections=trace_report.sections(result, label),
         )
     download = trace_report.export(result, form.format, label, now)
-    return send_file(
-        BytesIO(download.content),
-        mimetype=download.mimetype,
-        as_attachment=True,
-        download_name=download.filename,
-    )
+    return send_download(download)
 
 
 @bp.post("/trace/disinfect")
