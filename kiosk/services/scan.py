@@ -375,7 +375,7 @@ def _facts(
     exits = returns = 0
     test_at = test_outcome = None
     if row.kind == PassKind.EXEMPTION:
-        # Counted under the person's state row: every allowed use changed it (``_move``).
+        # Counted under the person's state row: every allowed use changed it (``gatelog.Move``).
         exits, returns = _EXEMPTION_USES.execute(conn, {"pid": row.pass_id}).first()
         if row.negative_test_within_hours is not None:
             params = {"resident_id": row.resident_id, "now": now}
