@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as cfg
-from . import security_headers, sqlite_wal
+from . import security_headers, sqlite_wal, sqlite_writer
 from .config import engine_url
 from .domain.passcodes import PassKeyError, PassKeys
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -124,18 +124,22 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.close()
 
 
-def _sqlite_checkpoints(app: Flask) -> None:
-    """On a SQLite file, checkpoints by a thread of each process (kiosk/sqlite_wal.py)."""
+def _sqlite_file(app: Flask) -> None:
+    """On a SQLite file: the gate path's writers take turns on a lock file
+    (kiosk/sqlite_writer.py), and checkpoints are made by a thread of each process
+    (kiosk/sqlite_wal.py)."""
     interval_ms = app.config["SQLITE_CHECKPOINT_MS"]
     with app.app_context():
         engine = db.engine
     path = engine.url.database
-    if engine.dialect.name != "sqlite" or interval_ms <= 0 or path in (None, "", ":memory:"):
+    if engine.dialect.name != "sqlite" or path in (None, "", ":memory:"):
         return
     path = os.path.abspath(path)
-    event.listen(
-        engine, "connect", lambda conn, _record: sqlite_wal.configure(conn, path, interval_ms)
-    )
+    sqlite_writer.install(engine, path)
+    if interval_ms > 0:
+        event.listen(
+            engine, "connect", lambda conn, _record: sqlite_wal.configure(conn, path, interval_ms)
+        )
 
 
 @functools.cache
@@ -177,7 +181,7 @@ def select_locale() -> str:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    _sqlite_checkpoints(app)
+    _sqlite_file(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     htmx.init_app(app)
     csrf.init_app(app)

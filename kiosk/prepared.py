@@ -31,6 +31,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
+from . import sqlite_writer
+
 
 class _Compiled:
     __slots__ = (
@@ -180,11 +182,23 @@ def connect(engine: Engine) -> Iterator[Connection]:
     On PostgreSQL it is in autocommit: a read, or a write of one statement, is one round trip,
     where a transaction costs two more (psycopg sends BEGIN on its own before the first
     statement, then COMMIT). On SQLite nothing changes: a statement is a call, not a round trip.
+    A SQLite writer's lock (``sqlite_writer``) that an error left held is let go here, after the
+    rollback and before the connection goes back to the pool.
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn
+            yield conn
+            return
+        held_before = sqlite_writer.holding()
+        try:
+            yield conn
+        finally:
+            if not held_before and sqlite_writer.holding():
+                try:
+                    conn.rollback()
+                finally:
+                    sqlite_writer.release()
 
 
 class Tx:
@@ -194,31 +208,49 @@ class Tx:
     row lock, or a write of several statements); ``commit()`` or ``rollback()`` at the end. On
     PostgreSQL (autocommit) BEGIN, COMMIT and ROLLBACK are sent only when ``begin()`` was
     called: otherwise each statement was its own transaction. On SQLite they are the
-    connection's own (the driver began a transaction at the first write).
+    connection's own (the driver began a transaction at the first write), and ``begin()`` takes
+    the writers' turn (``sqlite_writer``) that the commit or rollback gives back.
     """
 
-    __slots__ = ("conn", "_explicit", "_open")
+    __slots__ = ("conn", "_explicit", "_open", "_turn")
 
     def __init__(self, conn: Connection):
         self.conn = conn
         self._explicit = conn.dialect.name == "postgresql"
         self._open = False
+        self._turn = False
 
     def begin(self) -> None:
-        if self._explicit and not self._open:
+        if self._open:
+            return
+        self._open = True
+        if self._explicit:
             self.conn.exec_driver_sql("BEGIN")
-            self._open = True
+        else:
+            self._turn = sqlite_writer.acquire(self.conn)
 
     def commit(self) -> None:
         if not self._explicit:
-            self.conn.commit()
+            try:
+                self.conn.commit()
+            finally:
+                self._end()
         elif self._open:
             self._open = False
             self.conn.exec_driver_sql("COMMIT")
 
     def rollback(self) -> None:
         if not self._explicit:
-            self.conn.rollback()
+            try:
+                self.conn.rollback()
+            finally:
+                self._end()
         elif self._open:
             self._open = False
             self.conn.exec_driver_sql("ROLLBACK")
+
+    def _end(self) -> None:
+        self._open = False
+        if self._turn:
+            self._turn = False
+            sqlite_writer.release()

@@ -222,7 +222,7 @@ def write(
             event_id = row.id
     else:
         if tx is not None:
-            tx.begin()  # several statements: one transaction (a no-op on SQLite, which has one)
+            tx.begin()  # several statements: one transaction (on SQLite, the writers' turn)
         if moving and _MOVE.execute(conn, moving).rowcount != 1:
             return None
         event_id = _INSERT.execute(conn, values).scalar_one()
