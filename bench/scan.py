@@ -3,6 +3,7 @@
     .venv/bin/python bench/scan.py            # SQLite file in a temp dir
     .venv/bin/python bench/scan.py --pg       # PostgreSQL database kiosk_bench on 127.0.0.1
     .venv/bin/python bench/scan.py --profile  # no server: scans in-process under cProfile
+    .venv/bin/python bench/scan.py --floor    # the scan service with no web layer (the ceiling)
 
 One run: a fresh database with the real migrations, filled with one compound (4 gates,
 20 buildings, 2,000 households, 5,000 residents, 5,500 passes, 100,000 past events). Two gunicorn
@@ -12,6 +13,10 @@ the scan endpoint (POST /api/v1/scans with valid rotating codes, one event row p
 counted afterwards) and the bare route (GET), alternating with --runs. Prints req/s, p50, p99 and
 the server's CPU per request for both; the last line is the throughput ratio. The machine is
 shared: CPU ms per request is steadier than req/s.
+
+With --floor the scan server is bench/floor_app.py instead: the scan service with no web layer in
+front of it (its "floor" door takes the API's requests). Its ratio is the most that any web layer
+could reach on this machine with this service and database.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import partitioning
@@ -93,6 +99,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--profile", action="store_true", help="in-process scans under cProfile")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="measure the scan service behind a bare WSGI callable (bench/floor_app.py)",
+    )
     p.add_argument("--scans", type=int, default=2000, help="scans profiled with --profile (2000)")
     p.add_argument("--top", type=int, default=25, help="rows of each profile table (25)")
     args = p.parse_args(argv)
@@ -100,6 +111,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--runs and --duration must be at least 1")
     if args.events_table != "migrated" and not args.pg:
         p.error("--events-table needs --pg")
+    if args.floor and args.profile:
+        p.error("--floor is a load run: it cannot go with --profile")
     if args.connections < args.threads:
         p.error("--connections must be at least --threads")
     return args
@@ -115,12 +128,16 @@ def load_run(args, tmp: Path, env: dict, app, data: dict) -> int:
     bares: list[dict] = []
     settings = dict(worker_class=args.worker_class, threads=args.server_threads)
     try:
-        scan_server = Server("wsgi:app", env, args.workers, tmp, "scan", "/healthz", **settings)
+        spec = "floor_app:app" if args.floor else "wsgi:app"
+        scan_server = Server(spec, env, args.workers, tmp, "scan", "/healthz", **settings)
         servers.append(scan_server)
         bare_server = Server("bare_app:app", env, args.workers, tmp, "bare", "/", **settings)
         servers.append(bare_server)
-        doors = [api_door(data["tokens"]), sign_in_tablets(scan_server, data["tokens"])]
-        doors = [d for d in doors if d.name in args.doors]
+        if args.floor:
+            doors = [replace(api_door(data["tokens"]), name="floor")]
+        else:
+            doors = [api_door(data["tokens"]), sign_in_tablets(scan_server, data["tokens"])]
+            doors = [d for d in doors if d.name in args.doors]
         scripts = write_scripts(args, tmp, app, data, doors)
         for door in doors:
             warm, out = run_wrk(
