@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     DEVICE_CREATE = "device.create"
     DEVICE_ENROLMENT_CODE = "device.enrolment_code"
     DEVICE_ENROL = "device.enrol"
+    DEVICE_REVOKE = "device.revoke"
     USER_CREATE = "user.create"
     USER_PASSWORD = "user.password"
     USER_PIN = "user.pin"
@@ -97,6 +98,7 @@ class AuditAction(StrEnum):
     SENSOR_CREATE = "sensor.create"
     SENSOR_ENROLMENT_CODE = "sensor.enrolment_code"
     SENSOR_ENROL = "sensor.enrol"
+    SENSOR_REVOKE = "sensor.revoke"
     ALARM_ACK = "alarm.ack"
     # Household outing quotas (kiosk/services/quota.py).
     COMPOUND_QUOTA = "compound.quota"

@@ -7,14 +7,14 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..contract.directory import DeviceQuery
 from ..contract.org import DeviceCreate
 from ..extensions import db
 from ..models import Compound, Device, Gate, User, utcnow
 from . import audit, scope, security
-from .errors import Invalid
+from .errors import Conflict, Invalid
 
 # No 0/O, 1/I/L: the code is read off a screen and typed on a tablet.
 ENROL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -39,6 +39,32 @@ def new_enrolment(actor: User, device_id: int) -> tuple[Device, str]:
     audit.record(actor, "device.enrolment_code", "device", device.id, community_id)
     db.session.commit()
     return device, code
+
+
+def revoke(actor: User, device_id: int) -> Device:
+    """Take a tablet out of service at once (lost, stolen, replaced): from its next request its
+    token, its guard's session on it and any enrolment code it was waiting for are refused.
+    Once: a second removal (another office worker at the same moment) is refused with a
+    reason."""
+    device, community_id = scope.load(actor, Device, device_id)
+    if revoke_row(Device, device.id) != 1:
+        raise Conflict(_l("This tablet has already been removed."), code="already_revoked")
+    audit.record(actor, "device.revoke", "device", device.id, community_id, name=device.name)
+    db.session.commit()
+    return device
+
+
+def revoke_row(model, row_id: int) -> int:
+    """Revoke a tablet or door sensor (``model``) by one conditional UPDATE: 1, or 0 (rolled
+    back) when it was revoked already."""
+    done = db.session.execute(
+        update(model)
+        .where(model.id == row_id, model.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), enrol_code_hash=None, enrol_expires_at=None)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+    return done
 
 
 def holder_of_code(model, code: object):
@@ -84,7 +110,9 @@ def gates_with_devices(actor: User):
         .order_by(Compound.name, Gate.name)
     ).all()
     devices = db.session.scalars(
-        select(Device).where(Device.gate_id.in_([g.id for g, _ in gates])).order_by(Device.id)
+        select(Device)
+        .where(Device.gate_id.in_([g.id for g, _ in gates]), Device.revoked_at.is_(None))
+        .order_by(Device.id)
     ).all()
     by_gate: dict[int, list[Device]] = {}
     for d in devices:

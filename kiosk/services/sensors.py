@@ -41,7 +41,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, scope, security
-from .devices import ENROL_ALPHABET, ENROL_LENGTH, ENROL_MINUTES, holder_of_code
+from .devices import ENROL_ALPHABET, ENROL_LENGTH, ENROL_MINUTES, holder_of_code, revoke_row
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 
 RECENT_ALARMS = 50  # acknowledged alarms listed under the open ones on /office/alarms
@@ -243,6 +243,25 @@ def new_enrolment(actor: User, sensor_id: int) -> tuple[DoorSensor, str]:
     audit.record(actor, "sensor.enrolment_code", "sensor", sensor.id, sensor.community_id)
     db.session.commit()
     return sensor, code
+
+
+def revoke(actor: User, sensor_id: int) -> DoorSensor:
+    """Take a sensor off a door (observation over, the sensor lost or replaced): from its next
+    event its token is refused, and it leaves the lists of sensors and silent ones. Its alarms
+    stay to be handled. Once: a second removal is refused with a reason."""
+    sensor = load_sensor(actor, sensor_id)
+    if revoke_row(DoorSensor, sensor.id) != 1:
+        raise Conflict(_l("This sensor has already been removed."), code="already_revoked")
+    audit.record(
+        actor,
+        "sensor.revoke",
+        "sensor",
+        sensor.id,
+        sensor.community_id,
+        household_id=sensor.household_id,
+    )
+    db.session.commit()
+    return sensor
 
 
 def acknowledge(actor: User, alarm_id: int, data: AlarmAckForm) -> DoorAlarm:

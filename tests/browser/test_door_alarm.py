@@ -1,7 +1,8 @@
 """A door opening at a household under home observation, played by the simulator
 (scripts/door_sensor.py) against the live server, shows on an open office dashboard within two
 seconds, without a reload (htmx polls every ``DASHBOARD_REFRESH_SECONDS``: one second here); an
-announced opening raises none."""
+announced opening raises none. When observation is over the office removes the sensor from
+its row (after a confirmation naming it), and its next event is refused."""
 
 from __future__ import annotations
 
@@ -83,3 +84,29 @@ def test_a_simulated_door_opening_raises_an_alarm_on_the_open_dashboard(
     page.wait_for_timeout(2_500)  # two polls later, still the one alarm
     expect(alarms).to_have_count(1)
     assert page.evaluate("window.__sameDocument === true")  # polled, never reloaded
+
+    # Observation is over: the office removes the sensor from its row, after a confirmation
+    # that names it. The row goes without a reload, and the sensor's next event is refused.
+    page.goto(live.url + "/office/sensors")
+    rows = page.locator("[data-testid=sensors] tr[data-sensor-id]")
+    expect(rows).to_have_count(1)
+    page.evaluate("window.__sameDocument = true")
+    confirmations: list[str] = []
+
+    def accept(dialog):
+        confirmations.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    rows.first.get_by_test_id("revoke-sensor").click()
+    expect(rows).to_have_count(0)
+    assert len(confirmations) == 1 and "门磁 2-301" in confirmations[0]
+    assert page.evaluate("window.__sameDocument === true")
+    refused = subprocess.run(
+        [sys.executable, str(SIMULATOR), "--url", live.url, "--token", token, "send", "door_open"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 1 and "HTTP 401" in refused.stderr

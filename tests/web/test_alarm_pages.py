@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import (
@@ -228,3 +228,42 @@ def test_pages_render_for_the_office_and_the_street(app, world, path):
         assert Browser(app).sign_in(user).get(path).status_code == 403
     r = Browser(app).get(path)
     assert r.status_code == 302 and r.headers["Location"].startswith("/auth/login")
+
+
+def test_removing_a_sensor_refuses_its_events_and_keeps_its_alarms(app, world, office, sensor):
+    """Observation over, or the sensor lost: the office removes it from its row (htmx: the row
+    goes). Its next event is refused, its open alarm stays to be handled, it is audited; a
+    second removal (another office worker) is told."""
+    alarm_id = report(sensor, "door_open", "e-1")["alarm_id"]
+    row = db.session.scalar(select(DoorSensor))
+    page = office.get("/office/sensors", lang="en").text
+    assert f'data-sensor-id="{row.id}"' in page and 'data-testid="revoke-sensor"' in page
+    r = office.post(f"/office/sensors/{row.id}/revoke", htmx=True)
+    assert r.status_code == 200 and r.text == ""
+    assert f'data-sensor-id="{row.id}"' not in office.get("/office/sensors").text
+    r = sensor.post(
+        "/api/v1/sensors/events", {"event": "door_open", "at": utcnow().isoformat(), "id": "e-2"}
+    )
+    assert r.status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(DoorAlarm)) == 1
+    assert f'id="alarm-{alarm_id}"' in office.get("/office/alarms").text
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "sensor.revoke"))
+    assert entry.target_id == row.id and entry.community_id == world.a.community.id
+    audit_page = office.get("/office/audit", lang="en").text
+    assert "door sensor removed" in audit_page
+    # Too late: it was removed already. Without htmx, the message on the page.
+    r = office.post(f"/office/sensors/{row.id}/revoke", lang="en", follow_redirects=True)
+    assert r.status_code == 200 and "This sensor has already been removed." in r.text
+    # No new enrolment code for it either.
+    r = office.post(f"/office/sensors/{row.id}/enrolment", lang="en")
+    assert "This sensor has been removed." in r.text
+
+
+def test_another_communitys_office_cannot_remove_a_sensor(app, world, sensor):
+    office_b = Browser(app).sign_in(world.b.office)
+    row = db.session.scalar(select(DoorSensor))
+    assert office_b.post(f"/office/sensors/{row.id}/revoke").status_code == 404
+    assert office_b.post("/office/sensors/999999/revoke").status_code == 404
+    db.session.refresh(row)
+    assert row.revoked_at is None
+    assert report(sensor, "door_open", "e-1")["alarm"] == "door_open"

@@ -6,12 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import Device, utcnow
+from kiosk.models import AuditEntry, Device, utcnow
 from kiosk.services import security
 from kiosk.services.devices import ENROL_ALPHABET
 from tests import factories
+from tests.helpers import ApiClient
 
 from .conftest import DEVICE_COOKIE, Browser, events
 
@@ -279,3 +281,51 @@ def test_the_scan_answer_is_in_the_guards_saved_language(app, world):
     world.a.guard.locale = "zh_CN"
     db.session.commit()
     assert "放行" in tablet.scan(factories.code(world.a.pass_), "out").text
+
+
+# --- removing a tablet ------------------------------------------------------------------------
+
+
+def test_a_removed_tablet_stops_at_once(app, world, office):
+    """Lost or stolen: the office removes the tablet (htmx: its row goes). Its guard's next
+    scan is refused and nothing is logged, its API token is refused, its pending enrolment code
+    too; the removal is audited."""
+    tablet = Browser(app, world.a.device_token, lang="en").sign_in(world.a.guard, "pin")
+    assert tablet.scan(factories.code(world.a.pass_), request_id="before").status_code == 200
+    code = factories.enrolment_code(world.a.device)
+    db.session.commit()
+    page = office.get("/office/devices").text
+    assert f"/office/devices/{world.a.device.id}/revoke" in page
+
+    r = office.post(f"/office/devices/{world.a.device.id}/revoke", htmx=True)
+    assert r.status_code == 200 and r.text == ""
+
+    assert f"/office/devices/{world.a.device.id}/revoke" not in office.get("/office/devices").text
+    r = tablet.scan(factories.code(world.a.pass_), "out", request_id="after")
+    assert r.status_code == 401 and "This tablet is not enrolled." in r.text  # then enrolment
+    assert tablet.get("/gate").headers["Location"] == "/gate/enrol"
+    assert [e.request_id for e in events()] == ["before"]
+    r = (
+        ApiClient(app.test_client())
+        .as_device(world.a.device_token)
+        .scan(factories.code(world.a.pass_), "out")
+    )
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "bad_device"
+    r = enrol(Browser(app), code, lang="en")
+    assert "This code is not valid. Ask the office for a new one." in r.text
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "device.revoke"))
+    assert entry.target_id == world.a.device.id and entry.community_id == world.a.community.id
+
+
+def test_removing_a_tablet_twice_is_told_and_another_community_cannot(app, world, office):
+    office_b = Browser(app).sign_in(world.b.office)
+    assert office_b.post(f"/office/devices/{world.a.device.id}/revoke").status_code == 404
+    db.session.refresh(world.a.device)
+    assert world.a.device.revoked_at is None
+
+    r = office.post(f"/office/devices/{world.a.device.id}/revoke")
+    assert r.status_code == 303 and r.headers["Location"] == "/office/devices"
+    r = office.post(f"/office/devices/{world.a.device.id}/revoke", lang="en", follow_redirects=True)
+    assert r.status_code == 200 and "This tablet has already been removed." in r.text
+    r = office.post(f"/office/devices/{world.a.device.id}/enrolment", lang="en")
+    assert "This device has been revoked." in r.text

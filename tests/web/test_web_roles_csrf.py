@@ -54,6 +54,7 @@ POSTS = [
     "/office/compounds/quota",
     "/office/devices",
     "/office/devices/{device}/enrolment",
+    "/office/devices/{device}/revoke",
     "/office/guards",
     "/office/observation",
     "/office/observation/end",
@@ -121,6 +122,7 @@ POSTS = [
     # Door sensors and alarms (kiosk/routes/office/sensors.py).
     "/office/sensors",
     "/office/sensors/{sensor}/enrolment",
+    "/office/sensors/{sensor}/revoke",
     "/office/alarms/{door_alarm}/ack",
     # Tracing (kiosk/routes/office/trace.py).
     "/office/trace",

@@ -1,12 +1,13 @@
-"""Gate tablets: create a device for a gate and show its enrolment code."""
+"""Gate tablets: create a device for a gate, show its enrolment code, remove it."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ...contract.errors import problems
 from ...contract.forms import DeviceForm
+from ...extensions import htmx
 from ...models import Device
 from ...services import devices as device_service
 from ...services import qr, scope
@@ -64,3 +65,19 @@ def new_enrolment(device_id: int):
     except ServiceError as exc:
         return _page(errors=problems(exc)), exc.status if exc.status == 404 else 200
     return _show_code(device, code)
+
+
+@bp.post("/devices/<int:device_id>/revoke")
+@role_required("office", "street")
+def revoke_device(device_id: int):
+    """Remove a tablet (lost, stolen, replaced): refused at the gate from its next request. An
+    empty answer removes its row; one removed already is gone from the list too."""
+    try:
+        device_service.revoke(current_user, device_id)
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        if htmx:
+            return "", 200
+        flash(str(exc.message), "error")
+    return "" if htmx else redirect(url_for(".devices"), code=303)
