@@ -180,11 +180,14 @@ class Member:
     resident: Resident
     passes: list[Pass]
     latest_test: TestResult | None
+    # When the member joined with the household's slip (their own login), if they have.
+    joined_at: datetime | None = None
 
 
 def members(household_id: int) -> list[Member]:
     """The members of one household (already loaded in scope) with every pass, newest first,
-    and their latest test; not those who moved away (``moved_away``)."""
+    their latest test and when they joined (their own login, active); not those who moved away
+    (``moved_away``)."""
     residents = list(
         db.session.scalars(
             select(Resident)
@@ -203,7 +206,14 @@ def members(household_id: int) -> list[Member]:
         select(TestResult).where(TestResult.resident_id.in_(ids)).order_by(TestResult.taken_at)
     ):
         latest[t.resident_id] = t
-    return [Member(r, passes[r.id], latest.get(r.id)) for r in residents]
+    joined = dict(
+        db.session.execute(
+            select(User.resident_id, User.created_at).where(
+                User.resident_id.in_(ids), User.role == "resident", User.active
+            )
+        ).all()
+    )
+    return [Member(r, passes[r.id], latest.get(r.id), joined.get(r.id)) for r in residents]
 
 
 def moved_away(household_id: int) -> int:

@@ -79,9 +79,23 @@ def test_another_communitys_household_is_not_found(soffice, sworld):
     assert db.session.scalar(select(HouseholdInvite)) is None
 
 
+def joined_on_the_household_page(office, household_id) -> tuple[str, dict[int, str]]:
+    """The household page's count of members who joined, and each member's line."""
+    page = office.get(f"/office/households/{household_id}", lang="en").text
+    count = re.search(r'data-testid="joined-count">([^<]*)<', page).group(1)
+    members = re.findall(
+        r'data-resident-id="(\d+)".*?data-testid="joined">([^<]*)<', page, flags=re.S
+    )
+    return count, {int(rid): text for rid, text in members}
+
+
 def test_joining_with_a_slip(sqlite_app, soffice, sworld):
     grandma = factories.resident(sworld.a.household, "王秀英")
     db.session.commit()
+    assert joined_on_the_household_page(soffice, sworld.a.household.id) == (
+        "Joined on their phones: 0 of 2 members.",
+        {sworld.a.resident.id: "not joined", grandma.id: "not joined"},
+    )
     code = print_slip(soffice, sworld.a.household.id)
     phone = Browser(sqlite_app)
     page = phone.get("/join", lang="en")
@@ -112,6 +126,12 @@ def test_joining_with_a_slip(sqlite_app, soffice, sworld):
     invite = db.session.scalar(select(HouseholdInvite))
     assert invite.used_at is not None and invite.used_by_id == user.id
     assert phone.get("/me").status_code == 200  # signed in
+    # The office sees who has joined, and who is still to be helped.
+    today = utcnow().astimezone(sqlite_app.config["TZ"]).strftime("%Y-%m-%d")
+    assert joined_on_the_household_page(soffice, sworld.a.household.id) == (
+        "Joined on their phones: 1 of 2 members.",
+        {sworld.a.resident.id: f"joined on their phone {today}", grandma.id: "not joined"},
+    )
     # The resident had a phone pass already: no second one. Grandma gets one when she joins.
     assert (
         len(db.session.scalars(select(Pass).where(Pass.resident_id == sworld.a.resident.id)).all())
