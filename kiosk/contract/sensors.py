@@ -59,6 +59,19 @@ class SensorEventAnswer(Out):
     alarm_id: int | None
 
 
+class SensorInfo(Out):
+    """A door sensor (its token was shown once, when it enrolled)."""
+
+    id: int
+    household_id: int
+    name: str
+    heartbeat_seconds: int
+    created_at: LocalTime
+    enrolled_at: LocalTime | None
+    last_seen_at: LocalTime | None
+    revoked_at: LocalTime | None
+
+
 class SensorForm(Form):
     """A new door sensor on a household's door (the office's page or the household's)."""
 

@@ -444,6 +444,15 @@ def get_device(device_id: int):
     return device_service.get_device(g.actor, device_id)
 
 
+@bp.post("/devices/<int:device_id>/revoke")
+@endpoint(security=STAFF, response=directory.DeviceInfo, errors=(409,))
+def revoke_device(device_id: int):
+    """Take a gate device out of service at once (lost, stolen, replaced): its token, a guard's
+    session on it and a pending enrolment code are refused from its next request. 409
+    already_revoked when it was."""
+    return device_service.revoke(g.actor, device_id)
+
+
 @bp.get("/users")
 @endpoint(security=STAFF, query=staff.UserQuery, response=staff.UserPage)
 def list_users(query: staff.UserQuery):
@@ -852,6 +861,15 @@ def create_sensor_event(body: sensor_contract.SensorEventCreate):
     until a heartbeat reports the battery fine again.
     """
     return sensor_service.record_event(g.sensor_token, body)
+
+
+@bp.post("/sensors/<int:sensor_id>/revoke")
+@endpoint(security=STAFF, response=sensor_contract.SensorInfo, errors=(409,))
+def revoke_sensor(sensor_id: int):
+    """Take a door sensor out of service (observation over, lost, replaced): its events are
+    refused from the next one; its alarms stay to be handled. 409 already_revoked when it
+    was."""
+    return sensor_service.revoke(g.actor, sensor_id)
 
 
 # --- screening lists (核查名单; kiosk/services/screening.py) -----------------------------------

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from kiosk.extensions import db
-from kiosk.models import RiskArea, utcnow
+from kiosk.models import DoorSensor, RiskArea, utcnow
 from tests import factories
 from tests.helpers import ApiClient
 
@@ -40,6 +40,23 @@ def _fresh_pass(w, role):
     p = factories.pass_for(w.a.resident, kind="paper")
     db.session.commit()
     return p.id
+
+
+def _fresh_device(w, role):
+    """A tablet at gate a for each caller to remove (a second removal would be 409)."""
+    device, _token = factories.device(w.a.gate, "平板-" + role)
+    db.session.commit()
+    return device.id
+
+
+def _fresh_sensor(w, role):
+    """A door sensor on household a's door for each caller to remove."""
+    sensor = DoorSensor(
+        household_id=w.a.household.id, community_id=w.a.community.id, name="门磁-" + role
+    )
+    db.session.add(sensor)
+    db.session.commit()
+    return sensor.id
 
 
 def _fresh_resident(w, role):
@@ -214,6 +231,18 @@ ROUTES = [
         "/api/v1/gates/{id}/devices",
         lambda w, r: (f"/api/v1/gates/{w.a.gate.id}/devices", {"name": "平板-" + r}),
         201,
+    ),
+    Route(
+        "POST",
+        "/api/v1/devices/{id}/revoke",
+        lambda w, r: (f"/api/v1/devices/{_fresh_device(w, r)}/revoke", None),
+        200,
+    ),
+    Route(
+        "POST",
+        "/api/v1/sensors/{id}/revoke",
+        lambda w, r: (f"/api/v1/sensors/{_fresh_sensor(w, r)}/revoke", None),
+        200,
     ),
     Route(
         "GET", "/api/v1/events", lambda w, r: (f"/api/v1/events?gate_id={w.a.gate.id}", None), 200

@@ -50,6 +50,13 @@ def event(kind: str, key: str, at=None) -> dict:
     return {"event": kind, "at": (at or utcnow()).isoformat(), "id": key}
 
 
+def error(r, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
+    err = r.get_json()["error"]
+    assert err["message"] and (code is None or err["code"] == code), err
+    return err
+
+
 def alarms() -> list[DoorAlarm]:
     return list(db.session.scalars(select(DoorAlarm).order_by(DoorAlarm.id)))
 
@@ -225,3 +232,36 @@ def test_a_bad_event_is_refused_with_every_field(client, world, body):
     r = api.post(EVENTS, body)
     assert r.status_code == 422, r.get_json()
     assert alarms() == []
+
+
+def test_the_office_removes_a_sensor_and_its_events_are_refused(client, world):
+    sensor, api = enrolled(client, world)
+    alarm_id = api.post(EVENTS, event("tamper", "e-1")).get_json()["alarm_id"]
+    office = ApiClient(client).bearer(factories.api_token(world.a.office))
+    r = office.post(f"/api/v1/sensors/{sensor.id}/revoke")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert (body["id"], body["household_id"], body["name"]) == (
+        sensor.id,
+        world.a.household.id,
+        "门磁 301",
+    )
+    assert body["revoked_at"] is not None and body["enrolled_at"] is not None
+    r = api.post(EVENTS, event("door_open", "e-2"))
+    assert r.status_code == 401
+    assert [a.id for a in alarms()] == [alarm_id]  # its alarm stays to be handled
+    error(office.post(f"/api/v1/sensors/{sensor.id}/revoke"), 409, "already_revoked")
+    other = ApiClient(client).bearer(factories.api_token(world.b.office))
+    error(other.post(f"/api/v1/sensors/{sensor.id}/revoke"), 404)
+
+
+def test_the_office_removes_a_gate_device_and_its_token_is_refused(client, world):
+    office = ApiClient(client).bearer(factories.api_token(world.a.office))
+    code = factories.code(world.a.pass_)
+    gate = ApiClient(client).as_device(world.a.device_token)
+    assert gate.scan(code, request_id="before").status_code == 200
+    r = office.post(f"/api/v1/devices/{world.a.device.id}/revoke")
+    assert r.status_code == 200 and r.get_json()["revoked_at"] is not None
+    assert office.get(f"/api/v1/devices/{world.a.device.id}").get_json()["revoked_at"]
+    error(gate.scan(code, "out", request_id="after"), 401, "bad_device")
+    error(office.post(f"/api/v1/devices/{world.a.device.id}/revoke"), 409, "already_revoked")
