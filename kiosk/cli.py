@@ -14,14 +14,28 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .contract import org as shapes
+from .contract.disinfection import AreaForm
 from .contract.notices import NoticeCreate
 from .contract.passes import PassCreate
+from .contract.sensors import SensorEventCreate, SensorForm
 from .domain.decision import Decision, Direction, Outcome
 from .domain.deliveries import ServiceKind, ServiceStatus
+from .domain.disinfection import AreaKind
 from .domain.people import Role
 from .extensions import db
 from .models import Building, Gate, Household, Pass, Resident, ServiceRequest, Street, User, utcnow
-from .services import auth, devices, gatelog, notices, org, passes, retention, staff
+from .services import (
+    auth,
+    devices,
+    disinfection,
+    gatelog,
+    notices,
+    org,
+    passes,
+    retention,
+    sensors,
+    staff,
+)
 from .services.errors import ServiceError
 
 DEMO_PASSWORD = "kiosk-demo-2026"
@@ -222,7 +236,43 @@ def _load_demo() -> None:
     db.session.commit()
     _load_demo_deliveries(first_household)
     _load_demo_notices(office, first_household)
+    _load_demo_door_sensor(office, observed)
+    _load_demo_areas(office, first_household.building)
     _load_demo_passages()
+
+
+def _load_demo_door_sensor(office: User, observed: Household) -> None:
+    """A door sensor on the observed household's door, enrolled, that has just reported the
+    door opening: an open alarm on the office's dashboard and /office/alarms (through the same
+    calls as a real sensor)."""
+    form = SensorForm.read({"household_id": str(observed.id), "name": f"门磁 {observed.room}"})
+    _sensor, code = sensors.create_sensor(office, form)
+    _sensor, token = sensors.enrol(code)
+    now = utcnow()
+    for key, kind, minutes_ago in (("demo-1", "heartbeat", 3), ("demo-2", "door_open", 2)):
+        sensors.record_event(
+            token,
+            SensorEventCreate.model_validate(
+                {"event": kind, "at": (now - timedelta(minutes=minutes_ago)).isoformat(), "id": key}
+            ),
+        )
+
+
+def _load_demo_areas(office: User, building: Building) -> None:
+    """The first compound's public areas to disinfect (/office/disinfection and the workers'
+    phones), and its first building's rubbish round at fixed times."""
+    for name, kind, building_id, fixed in (
+        ("东门岗亭", AreaKind.GATE, None, None),
+        (f"{building.name}电梯", AreaKind.LIFT, building.id, None),
+        (f"{building.name}楼梯间", AreaKind.STAIRWELL, building.id, None),
+        (f"{building.name}垃圾清运", AreaKind.RUBBISH, building.id, "08:00,18:00"),
+    ):
+        fields = {"compound_id": str(building.compound_id), "name": name, "kind": kind.value}
+        if building_id is not None:
+            fields["building_id"] = str(building_id)
+        if fixed:
+            fields["fixed_times"] = fixed
+        disinfection.create_area(office, AreaForm.read(fields))
 
 
 def _load_demo_passages(days: int = 5) -> None:

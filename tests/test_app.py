@@ -13,7 +13,7 @@ from kiosk import create_app
 from kiosk.config import ConfigError
 from kiosk.contract.tracing import TraceQuery
 from kiosk.extensions import db
-from kiosk.models import Pass, Resident, User, utcnow
+from kiosk.models import DoorAlarm, Household, Pass, PublicArea, Resident, User, utcnow
 from kiosk.services import tracing
 
 from . import factories
@@ -106,6 +106,13 @@ def test_cli_demo_data_loads_once_and_prints_logins(runner):
     with runner.app.test_request_context():
         found = tracing.trace(office, query, utcnow())
     assert len(found.passages) == 10 and found.direct and found.same_place
+    # The observed household's door sensor has raised an alarm for the dashboard, and the
+    # first compound has areas to disinfect.
+    [alarm] = db.session.scalars(select(DoorAlarm)).all()
+    household = db.session.get(Household, alarm.household_id)
+    assert alarm.kind == "door_open" and alarm.acknowledged_at is None
+    assert household.observation_until > utcnow()
+    assert db.session.scalar(select(func.count()).select_from(PublicArea)) == 4
 
 
 def test_cli_create_user_generates_a_password_and_creates_the_community(runner):
