@@ -223,18 +223,21 @@ class Tx:
     def begin(self) -> None:
         if self._open:
             return
-        self._open = True
         if self._explicit:
             self.conn.exec_driver_sql("BEGIN")
         else:
             self._turn = sqlite_writer.acquire(self.conn)
+        self._open = True
 
     def commit(self) -> None:
         if not self._explicit:
             try:
                 self.conn.commit()
-            finally:
-                self._end()
+            except BaseException:
+                # The writers' turn is given back only once the transaction is over.
+                self.rollback()
+                raise
+            self._end()
         elif self._open:
             self._open = False
             self.conn.exec_driver_sql("COMMIT")

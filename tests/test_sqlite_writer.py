@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from kiosk import create_app, prepared
+from kiosk import create_app, prepared, sqlite_writer
 from kiosk.extensions import db
 
 from .conftest import TEST_CONFIG
@@ -101,7 +102,8 @@ def test_a_writer_in_another_process_waits_too(sqlite_file):
     child = f"""
 import sys
 from sqlalchemy import event, text
-from kiosk import create_app, prepared
+from sqlalchemy.exc import IntegrityError, OperationalError
+from kiosk import create_app, prepared, sqlite_writer
 from kiosk.extensions import db
 from tests.conftest import TEST_CONFIG
 app = create_app({{**TEST_CONFIG, "DATABASE_URL": "sqlite:///{path}"}})
@@ -185,3 +187,63 @@ def test_a_unit_of_work_inside_another_on_the_same_thread_does_not_wait_for_itse
     thread.join(10)
     assert finished == [True], "the nested unit of work waited for its own thread"
     assert _rows() == ["inner", "outer"]
+
+
+def test_the_wait_for_a_turn_is_bounded_and_ends_as_sqlite_would(sqlite_file, monkeypatch):
+    """Someone holds the turn too long (another process stuck, say): after the driver's busy
+    timeout the write fails with SQLite's own "database is locked", holding nothing."""
+    _app, path = sqlite_file
+    monkeypatch.setattr(sqlite_writer, "WAIT_SECONDS", 0.2)
+    other = os.open(f"{path}-writer.lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            with prepared.connect(db.engine) as conn:
+                prepared.Tx(conn).begin()
+        assert not sqlite_writer.holding()
+    finally:
+        os.close(other)
+    assert _lock_is_free(path)
+
+
+def test_a_commit_that_fails_rolls_back_before_it_gives_the_turn_back(sqlite_file):
+    """A deferred foreign key fails at COMMIT: the transaction is rolled back, then the turn
+    goes back; the next writer finds neither the lock nor SQLite's write lock taken."""
+    app, path = sqlite_file
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(
+            text(
+                "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id)"
+                " DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    with pytest.raises(IntegrityError):
+        with prepared.connect(db.engine) as conn:
+            tx = prepared.Tx(conn)
+            tx.begin()
+            conn.execute(text("INSERT INTO child VALUES (42)"))
+            conn.execute(text("INSERT INTO t VALUES ('with the orphan')"))
+            tx.commit()
+    assert _lock_is_free(path)
+    done: list[str] = []
+    _write_in_thread(app, "next", done).join(10)
+    assert done == ["next"]
+    assert _rows() == ["next"]
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_the_waiting_to_sqlite(tmp_path, caplog):
+    path = tmp_path / "no-lock.sqlite3"
+    (tmp_path / "no-lock.sqlite3-writer.lock").mkdir()  # not a file this app can open
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        with prepared.connect(db.engine) as conn:
+            conn.execute(text("CREATE TABLE t (who TEXT)"))
+            conn.commit()
+            tx = prepared.Tx(conn)
+            tx.begin()
+            conn.execute(text("INSERT INTO t VALUES ('written')"))
+            tx.commit()
+        assert _rows() == ["written"]
+        db.engine.dispose()
+    assert "writers' lock file" in caplog.text

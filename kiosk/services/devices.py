@@ -89,15 +89,35 @@ def holder_of_code(model, code: object):
 
 
 def enrol(code: object) -> tuple[Device, str]:
-    """Bind a browser: check and spend the code, give the device a new token for the cookie."""
+    """Bind a browser: check and spend the code, give the device a new token for the cookie.
+
+    The code is spent by one conditional UPDATE: of two browsers using it at the same moment,
+    or a use at the moment the office removes the tablet, one wins and the other is told the
+    code is not valid."""
     device = holder_of_code(Device, code)
     token = security.new_token()
-    device.token_hash = security.token_hash(token)  # any earlier browser or API token stops working
-    device.enrol_code_hash = None
-    device.enrol_expires_at = None
-    device.enrolled_at = utcnow()
+    done = db.session.execute(
+        update(Device)
+        .where(
+            Device.id == device.id,
+            Device.enrol_code_hash == device.enrol_code_hash,
+            Device.revoked_at.is_(None),
+        )
+        .values(
+            # Any earlier browser or API token stops working.
+            token_hash=security.token_hash(token),
+            enrol_code_hash=None,
+            enrol_expires_at=None,
+            enrolled_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        raise Invalid(_l("This code is not valid. Ask the office for a new one."), field="code")
     audit.record(None, "device.enrol", "device", device.id, None)
     db.session.commit()
+    db.session.refresh(device)
     return device, token
 
 

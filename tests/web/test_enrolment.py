@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, Device, utcnow
@@ -329,3 +329,32 @@ def test_removing_a_tablet_twice_is_told_and_another_community_cannot(app, world
     assert r.status_code == 200 and "This tablet has already been removed." in r.text
     r = office.post(f"/office/devices/{world.a.device.id}/enrolment", lang="en")
     assert "This device has been revoked." in r.text
+
+
+def test_a_code_used_at_the_moment_the_tablet_is_removed_is_refused(app, world):
+    """The office removes the tablet between the code's check and its use: the code is not
+    spent on a removed tablet, the browser is told, and no enrolment is audited."""
+    code = factories.enrolment_code(world.a.device)
+    db.session.commit()
+    device_id = world.a.device.id
+    done = []
+
+    def office_removes_it_first(_conn, _cursor, statement, *_args):
+        if not done and statement.lstrip().upper().startswith("UPDATE DEVICE"):
+            done.append(True)
+            with db.engine.begin() as conn:
+                conn.execute(
+                    update(Device)
+                    .where(Device.id == device_id)
+                    .values(revoked_at=utcnow(), enrol_code_hash=None)
+                )
+
+    event.listen(db.engine, "before_cursor_execute", office_removes_it_first)
+    try:
+        r = enrol(Browser(app), code, lang="en")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", office_removes_it_first)
+    assert done and r.status_code == 200
+    assert "This code is not valid. Ask the office for a new one." in r.text
+    assert DEVICE_COOKIE not in r.headers.get("Set-Cookie", "")
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "device.enrol")) is None
