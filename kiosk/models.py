@@ -609,6 +609,8 @@ class PublicArea(db.Model):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A trace put this area on a case's route: due at once, until a record after this moment.
     due_now_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker the office gave this area to (their list shows it first); none: anyone's.
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
 
 
 class DisinfectionRecord(db.Model):

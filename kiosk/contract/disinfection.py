@@ -61,6 +61,15 @@ class AreaForm(Form):
     fixed_times: FixedTimes = None
 
 
+class AreaWorkerForm(Form):
+    """The worker an area is given to (one of its community's); left empty: anyone's."""
+
+    labels = {"worker_id": _l("Worker")}
+    messages = {"worker_id": _l("Choose a worker from the list.")}
+
+    worker_id: IdText = None
+
+
 class StickerForm(Form):
     """The areas ticked for new stickers; none ticked: every area of the page."""
 

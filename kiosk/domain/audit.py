@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     # Disinfection rounds (kiosk/services/disinfection.py).
     AREA_CREATE = "area.create"
     AREA_RETIRE = "area.retire"
+    AREA_ASSIGN = "area.assign"
     AREA_STICKER = "area.sticker"
     AREA_DONE = "area.done"
     # Door sensors and their alarms (kiosk/services/sensors.py).

@@ -198,6 +198,7 @@ LABELS["audit_action"] = {
     AuditAction.SCREENING_ROW: _l("screening row updated"),
     AuditAction.AREA_CREATE: _l("disinfection area added"),
     AuditAction.AREA_RETIRE: _l("disinfection area retired"),
+    AuditAction.AREA_ASSIGN: _l("disinfection area given to a worker"),
     AuditAction.AREA_STICKER: _l("disinfection stickers printed"),
     AuditAction.AREA_DONE: _l("area disinfected"),
     AuditAction.SENSOR_CREATE: _l("door sensor added"),

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from ..contract.disinfection import AreaForm, DoneForm
+from ..contract.disinfection import AreaForm, AreaWorkerForm, DoneForm
 from ..domain import disinfection as rules
 from ..domain.audit import AuditAction, AuditTarget
 from ..extensions import db
@@ -44,6 +44,8 @@ class AreaRow:
     building: str | None
     last_done: datetime | None
     status: rules.AreaStatus
+    worker: str | None = None  # the username of the worker it is given to
+    community_id: int | None = None
 
     @property
     def overdue(self) -> bool:
@@ -76,16 +78,24 @@ def _rows(ids: list[int], now: datetime) -> list[AreaRow]:
         .subquery()
     )
     found = db.session.execute(
-        select(PublicArea, Compound.name, Building.name, last.c.done)
+        select(
+            PublicArea,
+            Compound.name,
+            Building.name,
+            last.c.done,
+            User.username,
+            Compound.community_id,
+        )
         .join(Compound, Compound.id == PublicArea.compound_id)
         .outerjoin(Building, Building.id == PublicArea.building_id)
         .outerjoin(last, last.c.area_id == PublicArea.id)
+        .outerjoin(User, User.id == PublicArea.worker_id)
         .where(Compound.community_id.in_(ids), PublicArea.retired_at.is_(None))
         .order_by(Compound.name, Building.name, PublicArea.name, PublicArea.id)
     ).all()
     return [
-        AreaRow(area, compound, building, done, area_status(area, done, now))
-        for area, compound, building, done in found
+        AreaRow(area, compound, building, done, area_status(area, done, now), worker, community)
+        for area, compound, building, done, worker, community in found
     ]
 
 
@@ -97,9 +107,50 @@ def areas(actor: User, now: datetime) -> list[AreaRow]:
 
 
 def worker_areas(actor: User, now: datetime) -> list[AreaRow]:
-    """The worker's list: the areas of their community, overdue first."""
+    """The worker's list: the areas of their community, their own first, then those given to
+    nobody, then the other workers'; overdue first within each."""
     scope.require_role(actor, WORKERS)
-    return sorted(_rows(scope.community_ids(actor), now), key=lambda r: not r.overdue)
+
+    def order(row: AreaRow) -> tuple[int, bool]:
+        whose = 0 if row.area.worker_id == actor.id else 1 if row.area.worker_id is None else 2
+        return whose, not row.overdue
+
+    return sorted(_rows(scope.community_ids(actor), now), key=order)
+
+
+def community_workers(actor: User) -> list[User]:
+    """The active workers of the communities the actor manages, to give areas to."""
+    scope.require_role(actor, scope.MANAGERS)
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.role == "worker",
+                User.community_id.in_(scope.community_ids(actor)),
+                User.active,
+            )
+            .order_by(User.username)
+        )
+    )
+
+
+def assign_area(actor: User, area_id: int, data: AreaWorkerForm) -> PublicArea:
+    """Give an area to an active worker of its community, or to nobody (``worker_id`` left
+    out); audited. The last choice stands: giving an area is not a counted rule."""
+    area, community_id = _load_area(actor, area_id)
+    if data.worker_id is not None:
+        worker = db.session.get(User, data.worker_id)
+        if (
+            worker is None
+            or worker.role != "worker"
+            or not worker.active
+            or worker.community_id != community_id
+        ):
+            raise Invalid(_l("Choose a worker from the list."), field="worker_id")
+    area.worker_id = data.worker_id
+    audit.record(actor, "area.assign", "area", area.id, community_id, worker_id=data.worker_id)
+    db.session.commit()
+    return area
 
 
 def overdue_areas(ids: list[int], now: datetime) -> list[AreaRow]:

@@ -1,12 +1,15 @@
-"""Disinfection rounds in the real browser: a worker scans an area's sticker with the phone's
+"""Disinfection rounds in the real browser: the office gives an area to a worker (in place, no
+reload), the worker's phone marks it as theirs, the worker scans its sticker with the phone's
 (fake) camera, the tick is recorded, and the overdue flag clears on the office's page."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from kiosk.extensions import db
-from kiosk.models import DisinfectionRecord, PublicArea, utcnow
+from kiosk.models import DisinfectionRecord, PublicArea, User, utcnow
 from kiosk.services import security
 
 from .. import factories
@@ -45,6 +48,15 @@ def test_a_worker_ticks_an_area_by_scanning_its_sticker(camera_browser, live, si
     office.goto(live.url + "/office/disinfection")
     row = office.locator(f'tr[data-area-id="{area_id}"]')
     assert row.get_attribute("data-overdue") is not None
+    # The office gives the area to the worker: the table comes back in place, no reload.
+    with in_app():
+        worker_id = db.session.scalar(db.select(User.id).where(User.username == "worker_a"))
+    office.evaluate("window.__sameDocument = true")
+    row.locator("select[name=worker_id]").select_option(label="worker_a")
+    row.locator("[data-testid=area-worker] button").click()
+    expect(row.locator("select[name=worker_id]")).to_have_value(str(worker_id))
+    expect(row.locator("select[name=worker_id] option[selected]")).to_have_count(1)
+    assert office.evaluate("window.__sameDocument === true")
 
     phone = new_page(browser)
     phone.set_viewport_size(PHONE)
@@ -52,6 +64,7 @@ def test_a_worker_ticks_an_area_by_scanning_its_sticker(camera_browser, live, si
     sign_in(phone, live, "worker_a")
     phone.goto(live.url + "/worker/areas")
     assert phone.locator(f'li[data-area-id="{area_id}"][data-overdue]').count() == 1
+    assert phone.locator(f'li[data-area-id="{area_id}"] [data-testid=area-mine]').count() == 1
     phone.click("[data-testid=scan-sticker]")
     phone.wait_for_url("**/worker/areas", timeout=30_000)
     phone.locator(".flash, [role=status], .success").first.wait_for(timeout=30_000)

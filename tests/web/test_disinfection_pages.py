@@ -14,6 +14,7 @@ from sqlalchemy import select
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, DisinfectionRecord, PublicArea, utcnow
 from kiosk.services import security
+from tests import factories
 
 from .conftest import Browser
 
@@ -192,3 +193,78 @@ def test_stickers_issue_new_tokens_and_the_week_record(office_en, worker, sworld
     assert 'data-day="2020-01-01"' in r.text and 'data-day="2020-01-07"' in r.text
     b_office = Browser(office_en.client.application).sign_in(sworld.b.office)
     assert b_office.get(f"/office/disinfection/records/{record.id}/photo").status_code == 404
+
+
+def test_the_office_gives_areas_to_workers_whose_lists_show_theirs_first(
+    sqlite_app, office_en, worker, sworld
+):
+    """An area given to a worker comes first on their phone (marked as theirs), areas given to
+    nobody next, another worker's last with its name; the dashboard's overdue block says whose
+    it is; the choice is audited, and only a worker of the area's community can be chosen."""
+    theirs, _ = area(sworld.a, "2号楼 楼梯间", kind="stairwell", days_old=0)
+    overdue_mine, _ = area(sworld.a, "1号楼 电梯")  # overdue: created 3 days ago, never done
+    nobodys, _ = area(sworld.a, "东门岗亭", kind="gate", days_old=0)
+    colleague = factories.user("worker_a2", "worker", community_id=sworld.a.community.id)
+    other_community = factories.user("worker_b", "worker", community_id=sworld.b.community.id)
+    db.session.commit()
+
+    page = office_en.get("/office/disinfection").text
+    assert f'<option value="{colleague.id}"' in page
+    assert f'<option value="{other_community.id}"' not in page  # not of this community
+    r = office_en.post(
+        f"/office/disinfection/areas/{overdue_mine}/worker",
+        {"worker_id": str(sworld.worker.id)},
+        htmx=True,
+    )
+    assert r.status_code == 200 and 'id="disinfection-areas"' in r.text and "<html" not in r.text
+    assert re.search(
+        rf'data-area-id="{overdue_mine}".*?<option value="{sworld.worker.id}" selected>',
+        r.text,
+        re.S,
+    )
+    r = office_en.post(
+        f"/office/disinfection/areas/{theirs}/worker", {"worker_id": str(colleague.id)}
+    )
+    assert r.status_code == 303
+
+    mine = worker.get("/worker/areas").text
+    order = [
+        int(i) for i in re.findall(r'<li class="card area-item[^"]*" data-area-id="(\d+)"', mine)
+    ]
+    assert order == [overdue_mine, nobodys, theirs]
+    assert mine.count('data-testid="area-mine"') == 1
+    assert "given to worker_a2" in mine
+    assert re.search(
+        r'data-overdue-area="\d+">.*?data-testid="overdue-worker">' + sworld.worker.username,
+        office_en.get("/office").text,
+        re.S,
+    )
+    entry = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "area.assign", AuditEntry.target_id == overdue_mine
+        )
+    )
+    assert entry is not None and entry.community_id == sworld.a.community.id
+
+    # Another community's worker, or nobody's id: the message, nothing changed. Back to anyone.
+    for bad in (str(other_community.id), "999999", "x"):
+        r = office_en.post(
+            f"/office/disinfection/areas/{theirs}/worker",
+            {"worker_id": bad},
+            follow_redirects=True,
+        )
+        assert "Choose a worker from the list." in r.text
+        assert db.session.get(PublicArea, theirs).worker_id == colleague.id
+    office_en.post(f"/office/disinfection/areas/{theirs}/worker", {"worker_id": ""})
+    db.session.expire_all()
+    assert db.session.get(PublicArea, theirs).worker_id is None
+
+
+def test_another_communitys_office_cannot_give_an_area(sqlite_app, sworld):
+    area_id, _ = area(sworld.a)
+    office_b = Browser(sqlite_app).sign_in(sworld.b.office)
+    r = office_b.post(
+        f"/office/disinfection/areas/{area_id}/worker", {"worker_id": str(sworld.worker.id)}
+    )
+    assert r.status_code == 404
+    assert db.session.get(PublicArea, area_id).worker_id is None

@@ -112,6 +112,7 @@ POSTS = [
     # Disinfection rounds (kiosk/routes/office/disinfection.py, worker.py).
     "/office/disinfection",
     "/office/disinfection/areas/{public_area}/retire",
+    "/office/disinfection/areas/{public_area}/worker",
     "/office/disinfection/stickers",
     "/worker/areas/done",
     "/worker/screening/{screening_row}",

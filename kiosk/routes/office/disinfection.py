@@ -7,7 +7,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...contract.disinfection import AreaForm, StickerForm, WeekQuery
+from ...contract.disinfection import AreaForm, AreaWorkerForm, StickerForm, WeekQuery
 from ...contract.errors import problems
 from ...extensions import htmx
 from ...models import utcnow
@@ -22,6 +22,7 @@ def _page(**extra):
     context = {
         "rows": disinfection.areas(current_user, now),
         "compounds": disinfection.compounds(current_user),
+        "workers": disinfection.community_workers(current_user),
         "now": now,
         "form": {},
         **extra,
@@ -49,6 +50,7 @@ def add_area():
             "office/disinfection.html",
             rows=disinfection.areas(current_user, utcnow()),
             compounds=disinfection.compounds(current_user),
+            workers=disinfection.community_workers(current_user),
             now=utcnow(),
             form=request.form.to_dict(),
             errors=problems(exc),
@@ -70,6 +72,22 @@ def retire_area(area_id: int):
             return "", 200
         flash(str(exc.message), "error")
     return "" if htmx else redirect(url_for(".disinfection_areas"), code=303)
+
+
+@bp.post("/disinfection/areas/<int:area_id>/worker")
+@role_required("office", "street")
+def assign_area(area_id: int):
+    """Give an area to a worker of its community (first on their list), or to nobody. htmx
+    gets the table again; a bad choice is a message on the page."""
+    try:
+        disinfection.assign_area(current_user, area_id, AreaWorkerForm.read(request.form))
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(str(problems(exc)[0].message), "error")
+        if htmx:
+            return "", 200, {"HX-Redirect": url_for(".disinfection_areas")}
+    return _page() if htmx else redirect(url_for(".disinfection_areas"), code=303)
 
 
 @bp.post("/disinfection/stickers")
