@@ -29,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, scope, security
+from . import audit, scope, security, staff
 from .errors import Conflict, Invalid, NotFound
 
 WORKERS = ("worker",)
@@ -118,35 +118,14 @@ def worker_areas(actor: User, now: datetime) -> list[AreaRow]:
     return sorted(_rows(scope.community_ids(actor), now), key=order)
 
 
-def community_workers(actor: User) -> list[User]:
-    """The active workers of the communities the actor manages, to give areas to."""
-    scope.require_role(actor, scope.MANAGERS)
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.role == "worker",
-                User.community_id.in_(scope.community_ids(actor)),
-                User.active,
-            )
-            .order_by(User.username)
-        )
-    )
-
-
 def assign_area(actor: User, area_id: int, data: AreaWorkerForm) -> PublicArea:
     """Give an area to an active worker of its community, or to nobody (``worker_id`` left
     out); audited. The last choice stands: giving an area is not a counted rule."""
     area, community_id = _load_area(actor, area_id)
-    if data.worker_id is not None:
-        worker = db.session.get(User, data.worker_id)
-        if (
-            worker is None
-            or worker.role != "worker"
-            or not worker.active
-            or worker.community_id != community_id
-        ):
-            raise Invalid(_l("Choose a worker from the list."), field="worker_id")
+    if data.worker_id is not None and data.worker_id not in {
+        w.id for w in staff.workers(actor, community_id)
+    }:
+        raise Invalid(_l("Choose a worker from the list."), field="worker_id")
     area.worker_id = data.worker_id
     audit.record(actor, "area.assign", "area", area.id, community_id, worker_id=data.worker_id)
     db.session.commit()

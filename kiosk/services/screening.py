@@ -44,7 +44,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, directory, org, scope, tables
+from . import audit, directory, org, scope, staff, tables
 from .errors import Conflict, Invalid, NotFound
 
 OBSERVATION_DAYS = 14
@@ -407,17 +407,6 @@ def load_row(actor: User, row_id: int) -> tuple[ScreeningRow, ScreeningList]:
     return row, get_list(actor, row.list_id)
 
 
-def workers(actor: User, community_id: int) -> list[User]:
-    """The active workers of a community, to assign rows to."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == "worker", User.community_id == community_id, User.active)
-            .order_by(User.username)
-        )
-    )
-
-
 _CHANGED = _l("Someone changed this row meanwhile: look at it again.")
 
 
@@ -480,7 +469,7 @@ def _apply(actor: User, row: ScreeningRow, lst: ScreeningList, changes: dict) ->
     if "assigned_to_id" in changes:
         worker_id = changes["assigned_to_id"]
         if worker_id is not None and worker_id not in {
-            w.id for w in workers(actor, lst.community_id)
+            w.id for w in staff.workers(actor, lst.community_id)
         }:
             raise Invalid(_l("Choose a worker from the list."), field="assigned_to_id")
         values["assigned_to_id"] = worker_id

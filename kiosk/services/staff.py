@@ -33,6 +33,22 @@ def guards(actor: User) -> list[User]:
     )
 
 
+def workers(actor: User, community_id: int | None = None) -> list[User]:
+    """The active workers of the actor's communities (or of one of them), to give work to: a
+    screening list's rows, disinfection areas."""
+    scope.require_role(actor, scope.MANAGERS)
+    ids = scope.community_ids(actor)
+    if community_id is not None:
+        ids = [community_id] if community_id in ids else []
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.WORKER.value, User.community_id.in_(ids), User.active)
+            .order_by(User.username)
+        )
+    )
+
+
 def set_pin(actor: User, guard_id: int, pin: object) -> User:
     """The office sets a guard's PIN (4-8 digits), or an office user their own (to stand in at a
     gate). Never another office user's: a PIN signs in at the gate under that person's name."""

@@ -11,7 +11,7 @@ from ...contract.disinfection import AreaForm, AreaWorkerForm, StickerForm, Week
 from ...contract.errors import problems
 from ...extensions import htmx
 from ...models import utcnow
-from ...services import disinfection, qr
+from ...services import disinfection, qr, staff
 from ...services.errors import ServiceError
 from ..helpers import role_required
 from .blueprint import bp
@@ -22,7 +22,7 @@ def _page(**extra):
     context = {
         "rows": disinfection.areas(current_user, now),
         "compounds": disinfection.compounds(current_user),
-        "workers": disinfection.community_workers(current_user),
+        "workers": staff.workers(current_user),
         "now": now,
         "form": {},
         **extra,
@@ -50,7 +50,7 @@ def add_area():
             "office/disinfection.html",
             rows=disinfection.areas(current_user, utcnow()),
             compounds=disinfection.compounds(current_user),
-            workers=disinfection.community_workers(current_user),
+            workers=staff.workers(current_user),
             now=utcnow(),
             form=request.form.to_dict(),
             errors=problems(exc),

@@ -27,7 +27,7 @@ from ...contract.screening import (
 from ...domain.screening import CallStatus, MatchStatus
 from ...extensions import htmx
 from ...models import utcnow
-from ...services import org, tables
+from ...services import org, staff, tables
 from ...services import screening as service
 from ...services.errors import ServiceError
 from ..helpers import label, role_required
@@ -96,7 +96,7 @@ def screening_list(list_id: int):
         "office/screening_list.html",
         summary=summary,
         rows=service.views(found),
-        workers=service.workers(current_user, summary.community_id),
+        workers=staff.workers(current_user, summary.community_id),
         others=[s for s in service.lists(current_user) if s.id != summary.id],
         query=query,
         errors=errors,
@@ -115,7 +115,7 @@ def _row_answer(row_id: int, list_id: int, errors: list | None = None):
         return render_template(
             "office/screening_row.html",
             view=row,
-            workers=service.workers(current_user, summary.community_id),
+            workers=staff.workers(current_user, summary.community_id),
             statuses=tuple(CallStatus),
             errors=errors or [],
             label=label,
