@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as cfg
 from . import security_headers, sqlite_wal, sqlite_writer
 from .config import engine_url
+from .domain.decision import N_
 from .domain.passcodes import PassKeyError, PassKeys
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from .services import auth as auth_service
@@ -187,6 +189,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login flashes this when a page needs a sign-in; translated when flashed.
+    login_manager.login_message = N_("Sign in to see this page.")
+    login_manager.localize_callback = gettext
     babel.init_app(app, locale_selector=request_locale)
     limiter.init_app(app)
     # There are no default limits, only per-route ones (which check themselves), so the

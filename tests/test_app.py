@@ -89,6 +89,15 @@ def test_unknown_page_is_a_translated_404(client):
     assert r.status_code == 404 and "未找到" in r.text
 
 
+@pytest.mark.parametrize(
+    ("lang", "message"), [("zh-CN", "请先登录再查看此页面。"), ("en", "Sign in to see this page.")]
+)
+def test_a_page_that_needs_a_sign_in_says_so_in_the_users_language(client, lang, message):
+    r = client.get("/worker/areas", headers={"Accept-Language": lang}, follow_redirects=True)
+    assert r.request.path == "/auth/login" and message in r.text
+    assert "Please log in" not in r.text
+
+
 def test_cli_demo_data_loads_once_and_prints_logins(runner):
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output

@@ -44,7 +44,7 @@ StickerToken = Annotated[
 class AreaForm(Form):
     """A public area (or a building's rubbish round) added on the office's page."""
 
-    labels = {"name": _l("Name")}
+    labels = {"name": _l("Area name")}
     messages = {
         "compound_id": _l("Choose the compound."),
         "building_id": _l("Choose the building from the list."),
