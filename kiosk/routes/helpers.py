@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial, wraps
 from io import BytesIO
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, make_response, render_template, send_file
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    send_file,
+)
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +41,7 @@ from ..domain.sensors import AlarmKind, SensorEventKind
 from ..domain.tracing import ContactReason
 from ..domain.visitors import HealthCode, RiskLevel, VisitorPolicy, VisitPurpose
 from ..extensions import htmx
+from ..services.errors import ServiceError
 from ..services.ledger import Miss
 from ..services.moving import PLACEHOLDER_NAME
 from ..services.results import RowStatus
@@ -415,6 +426,21 @@ def send_download(download: Download):
         as_attachment=True,
         download_name=download.filename,
     )
+
+
+def row_removed(remove: Callable[[], object], back: str):
+    """An office list's row taken away (an area retired, a tablet or door sensor out of
+    service): htmx gets an empty answer that removes the row, also when another worker had
+    removed it already; a plain form post goes ``back`` to the list, with the refusal's message
+    flashed. Not found stays not found."""
+    try:
+        remove()
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        if not htmx:
+            flash(str(exc.message), "error")
+    return "" if htmx else redirect(back, code=303)
 
 
 def throttled_page(template: str, exc, **context):

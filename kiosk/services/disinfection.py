@@ -121,7 +121,7 @@ def worker_areas(actor: User, now: datetime) -> list[AreaRow]:
 def assign_area(actor: User, area_id: int, data: AreaWorkerForm) -> PublicArea:
     """Give an area to an active worker of its community, or to nobody (``worker_id`` left
     out); audited. The last choice stands: giving an area is not a counted rule."""
-    area, community_id = _load_area(actor, area_id)
+    area, community_id = scope.load(actor, PublicArea, area_id)
     if data.worker_id is not None and data.worker_id not in {
         w.id for w in staff.workers(actor, community_id)
     }:
@@ -187,23 +187,9 @@ def create_area(actor: User, data: AreaForm) -> PublicArea:
     return area
 
 
-def _load_area(actor: User, area_id: int, roles=scope.MANAGERS) -> tuple[PublicArea, int]:
-    scope.require_role(actor, roles)
-    if not 1 <= area_id <= MAX_ID:
-        raise NotFound()
-    found = db.session.execute(
-        select(PublicArea, Compound.community_id)
-        .join(Compound, Compound.id == PublicArea.compound_id)
-        .where(PublicArea.id == area_id)
-    ).first()
-    if found is None or not scope.in_scope(actor, found[1]):
-        raise NotFound()
-    return found[0], found[1]
-
-
 def retire_area(actor: User, area_id: int) -> None:
     """The area is no longer done (its records stay); retiring twice says so."""
-    area, community_id = _load_area(actor, area_id)
+    area, community_id = scope.load(actor, PublicArea, area_id)
     done = db.session.execute(
         update(PublicArea)
         .where(PublicArea.id == area.id, PublicArea.retired_at.is_(None))
@@ -220,7 +206,7 @@ def make_due(actor: User, area_ids: list[int], now: datetime) -> list[PublicArea
     """The chosen active areas are due at once (a case passed by, ``tracing``): overdue on
     every list until a worker ticks them. All of them or none: one out of reach is NotFound,
     one retired is refused."""
-    loaded = [_load_area(actor, ident) for ident in dict.fromkeys(area_ids)]
+    loaded = [scope.load(actor, PublicArea, ident) for ident in dict.fromkeys(area_ids)]
     if not loaded:
         raise Invalid(_l("Choose areas from the list."), field="area_ids")
     if any(area.retired_at is not None for area, _community in loaded):
@@ -323,7 +309,7 @@ class WeekDay:
 
 def week(actor: User, area_id: int, until: datetime | None) -> tuple[AreaRow, list[WeekDay]]:
     """An area's record for the seven local days ending on ``until`` (default today)."""
-    area, community_id = _load_area(actor, area_id)
+    area, community_id = scope.load(actor, PublicArea, area_id)
     tz = current_app.config["TZ"]
     last_day = (until or utcnow()).astimezone(tz).date()
     first = datetime.combine(last_day - timedelta(days=6), datetime.min.time(), tzinfo=tz)
@@ -370,5 +356,5 @@ def photo(actor: User, record_id: int) -> tuple[bytes, str]:
     record = db.session.get(DisinfectionRecord, record_id) if 1 <= record_id <= MAX_ID else None
     if record is None or record.photo is None:
         raise NotFound()
-    _load_area(actor, record.area_id)
+    scope.load(actor, PublicArea, record.area_id)
     return record.photo, record.photo_type or "application/octet-stream"

@@ -20,8 +20,10 @@ from ..models import (
     Gate,
     Household,
     Pass,
+    PublicArea,
     Resident,
     User,
+    Visit,
 )
 from .errors import Forbidden, NotFound
 
@@ -63,10 +65,12 @@ _PARENT = {
     Resident: (Household, Resident.household_id),
     Pass: (Resident, Pass.resident_id),
     Device: (Gate, Device.gate_id),
+    PublicArea: (Compound, PublicArea.compound_id),
+    Visit: (Compound, Visit.compound_id),
 }
 
 
-def _community_of(model, ident: int):
+def community_of(model, ident: int):
     """SELECT the community id of one object by walking its parents up to the compound."""
     stmt = select(Compound.community_id).select_from(model).where(model.id == ident)
     child = model
@@ -90,7 +94,7 @@ def load(actor: User, model, ident: int, roles: tuple[str, ...] = MANAGERS) -> S
     require_role(actor, roles)
     if not 1 <= ident <= MAX_ID:  # PostgreSQL would refuse to compare it with an integer key
         raise NotFound()
-    community_id = db.session.scalar(_community_of(model, ident))
+    community_id = db.session.scalar(community_of(model, ident))
     if community_id is None or not in_scope(actor, community_id):
         raise NotFound()
     return Scoped(db.session.get(model, ident), community_id)

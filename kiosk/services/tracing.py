@@ -200,14 +200,9 @@ def visit_in_scope(visit_id: int | None, communities) -> Visit:
     another community is not told apart from none)."""
     if visit_id is None or not 1 <= visit_id <= MAX_ID:
         raise NotFound()
-    found = db.session.execute(
-        select(Visit, Compound.community_id)
-        .join(Compound, Compound.id == Visit.compound_id)
-        .where(Visit.id == visit_id)
-    ).first()
-    if found is None or found[1] not in communities:
+    if db.session.scalar(scope.community_of(Visit, visit_id)) not in communities:
         raise NotFound()
-    return found[0]
+    return db.session.get(Visit, visit_id)
 
 
 def trace(actor: User, query: TraceQuery | TraceForm, now: datetime) -> Trace:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ...contract.errors import problems
 from ...contract.forms import DeviceForm
-from ...extensions import htmx
 from ...models import Device
 from ...services import devices as device_service
 from ...services import qr, scope
 from ...services.errors import ServiceError
-from ..helpers import role_required
+from ..helpers import role_required, row_removed
 from .blueprint import bp
 
 
@@ -72,12 +71,4 @@ def new_enrolment(device_id: int):
 def revoke_device(device_id: int):
     """Remove a tablet (lost, stolen, replaced): refused at the gate from its next request. An
     empty answer removes its row; one removed already is gone from the list too."""
-    try:
-        device_service.revoke(current_user, device_id)
-    except ServiceError as exc:
-        if exc.status == 404:
-            raise
-        if htmx:
-            return "", 200
-        flash(str(exc.message), "error")
-    return "" if htmx else redirect(url_for(".devices"), code=303)
+    return row_removed(lambda: device_service.revoke(current_user, device_id), url_for(".devices"))

@@ -13,7 +13,7 @@ from ...extensions import htmx
 from ...models import utcnow
 from ...services import disinfection, qr, staff
 from ...services.errors import ServiceError
-from ..helpers import role_required
+from ..helpers import role_required, row_removed
 from .blueprint import bp
 
 
@@ -63,15 +63,9 @@ def add_area():
 @role_required("office", "street")
 def retire_area(area_id: int):
     """Retire an area: an empty answer removes its row."""
-    try:
-        disinfection.retire_area(current_user, area_id)
-    except ServiceError as exc:
-        if exc.status == 404:
-            raise
-        if htmx:
-            return "", 200
-        flash(str(exc.message), "error")
-    return "" if htmx else redirect(url_for(".disinfection_areas"), code=303)
+    return row_removed(
+        lambda: disinfection.retire_area(current_user, area_id), url_for(".disinfection_areas")
+    )
 
 
 @bp.post("/disinfection/areas/<int:area_id>/worker")

@@ -4,7 +4,7 @@ first, and every sensor's state (``/office/alarms``); acknowledge an alarm with 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ...contract.errors import problems
@@ -14,7 +14,7 @@ from ...models import utcnow
 from ...services import qr
 from ...services import sensors as sensor_service
 from ...services.errors import NotFound, ServiceError
-from ..helpers import role_required
+from ..helpers import role_required, row_removed
 from .blueprint import bp
 
 
@@ -89,16 +89,7 @@ def new_sensor_enrolment(sensor_id: int):
 def revoke_sensor(sensor_id: int):
     """Remove a door sensor (observation over, lost, replaced): its events are refused from the
     next one, its alarms stay to be handled. An empty answer removes its row."""
-    try:
-        sensor = sensor_service.revoke(current_user, sensor_id)
-    except NotFound:
-        abort(404)
-    except ServiceError as exc:
-        if htmx:
-            return "", 200
-        flash(str(exc.message), "error")
-        return redirect(url_for(".sensors"), code=303)
-    return "" if htmx else redirect(url_for(".sensors", household=sensor.household_id), code=303)
+    return row_removed(lambda: sensor_service.revoke(current_user, sensor_id), url_for(".sensors"))
 
 
 def _alarms_page(**extra):
